@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds moelab and runs the whole test suite (ctest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+ctest --test-dir build --output-on-failure --parallel "$jobs" --timeout 900

@@ -1,0 +1,124 @@
+#include "moelab/io/params_json.hpp"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace moelab {
+namespace {
+
+using nlohmann::json;
+
+json VectorToJson(const Vector& v) { return json(std::vector<double>(v.data(), v.data() + v.size())); }
+
+json MatrixToJson(const Matrix& m) {
+  json rows = json::array();
+  for (Index r = 0; r < m.rows(); ++r) {
+    rows.push_back(VectorToJson(m.row(r).transpose()));
+  }
+  return rows;
+}
+
+const json& Field(const json& object, const std::string& key, const std::string& where) {
+  if (!object.is_object() || !object.contains(key)) {
+    throw std::invalid_argument("missing field '" + where + key + "'");
+  }
+  return object.at(key);
+}
+
+Vector JsonToVector(const json& j, const std::string& where) {
+  if (!j.is_array()) throw std::invalid_argument("field '" + where + "' must be an array");
+  Vector v(static_cast<Index>(j.size()));
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    if (!j[i].is_number()) {
+      throw std::invalid_argument("field '" + where + "[" + std::to_string(i) +
+                                  "]' must be a number");
+    }
+    v[static_cast<Index>(i)] = j[i].get<double>();
+  }
+  return v;
+}
+
+Matrix JsonToMatrix(const json& j, const std::string& where) {
+  if (!j.is_array()) throw std::invalid_argument("field '" + where + "' must be an array of rows");
+  if (j.empty()) return Matrix(0, 0);
+  const Index rows = static_cast<Index>(j.size());
+  Matrix m;
+  for (Index r = 0; r < rows; ++r) {
+    const std::string row_name = where + "[" + std::to_string(r) + "]";
+    // A bare number is accepted as a one-element row (d = 1 shorthand).
+    const Vector row = j[r].is_number() ? Vector::Constant(1, j[r].get<double>())
+                                        : JsonToVector(j[r], row_name);
+    if (r == 0) m.resize(rows, row.size());
+    if (row.size() != m.cols()) {
+      throw std::invalid_argument("field '" + row_name + "' has " + std::to_string(row.size()) +
+                                  " entries, expected " + std::to_string(m.cols()));
+    }
+    m.row(r) = row.transpose();
+  }
+  return m;
+}
+
+}  // namespace
+
+std::string ParamsToJson(const MoeParams& params) {
+  json gate = {{"kind", ToString(params.gate.kind)},
+               {"bias", VectorToJson(params.gate.bias)},
+               {"slope", MatrixToJson(params.gate.slope)}};
+  if (params.gate.uses_temperature()) gate["temperature"] = params.gate.temperature;
+  if (params.gate.kind == GateKind::kTopK) {
+    gate["top_k"] = params.gate.top_k;
+    gate["ranking"] = ToString(params.gate.ranking);
+  }
+  if (params.gate.kind == GateKind::kActivation) {
+    gate["activation"] = ToString(params.gate.activation);
+  }
+  json experts = {{"intercept", VectorToJson(params.experts.intercept)},
+                  {"slope", MatrixToJson(params.experts.slope)},
+                  {"variance", VectorToJson(params.experts.variance)}};
+  json root = {{"gate", gate}, {"experts", experts}};
+  return root.dump(2) + "\n";
+}
+
+MoeParams ParamsFromJson(const std::string& text, const std::string& source) {
+  try {
+    const json root = json::parse(text);
+    const json& gate = Field(root, "gate", "");
+    const json& experts = Field(root, "experts", "");
+    MoeParams params;
+    params.gate.kind = ParseGateKind(Field(gate, "kind", "gate.").get<std::string>());
+    params.gate.bias = JsonToVector(Field(gate, "bias", "gate."), "gate.bias");
+    params.gate.slope = JsonToMatrix(Field(gate, "slope", "gate."), "gate.slope");
+    if (gate.contains("temperature")) params.gate.temperature = gate.at("temperature").get<double>();
+    if (gate.contains("top_k")) params.gate.top_k = gate.at("top_k").get<int>();
+    if (gate.contains("ranking")) params.gate.ranking = ParseTopKRanking(gate.at("ranking").get<std::string>());
+    if (gate.contains("activation")) params.gate.activation = ParseActivation(gate.at("activation").get<std::string>());
+    params.experts.intercept = JsonToVector(Field(experts, "intercept", "experts."), "experts.intercept");
+    params.experts.slope = JsonToMatrix(Field(experts, "slope", "experts."), "experts.slope");
+    params.experts.variance = JsonToVector(Field(experts, "variance", "experts."), "experts.variance");
+    params.Validate();
+    return params;
+  } catch (const json::exception& e) {
+    throw std::invalid_argument(source + ": invalid parameter JSON: " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(source + ": " + e.what());
+  }
+}
+
+void WriteParamsJson(const MoeParams& params, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error("cannot open '" + path + "' for writing");
+  out << ParamsToJson(params);
+  if (!out) throw std::runtime_error("failed writing '" + path + "'");
+}
+
+MoeParams ReadParamsJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot open parameter file '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParamsFromJson(buffer.str(), path);
+}
+
+}  // namespace moelab

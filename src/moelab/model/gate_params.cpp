@@ -1,0 +1,74 @@
+#include "moelab/model/gate_params.hpp"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "moelab/core/check.hpp"
+
+namespace moelab {
+
+const char* ToString(GateKind kind) {
+  switch (kind) {
+    case GateKind::kSoftmax: return "softmax";
+    case GateKind::kTopK: return "topk";
+    case GateKind::kTemperature: return "temperature";
+    case GateKind::kActivation: return "activation";
+  }
+  return "unknown";
+}
+
+const char* ToString(TopKRanking ranking) {
+  return ranking == TopKRanking::kSlopeOnly ? "slope" : "logit";
+}
+
+const char* ToString(Activation activation) {
+  switch (activation) {
+    case Activation::kTanh: return "tanh";
+    case Activation::kSigmoid: return "sigmoid";
+    case Activation::kIdentity: return "identity";
+  }
+  return "unknown";
+}
+
+GateKind ParseGateKind(const std::string& name) {
+  for (GateKind k : {GateKind::kSoftmax, GateKind::kTopK, GateKind::kTemperature,
+                     GateKind::kActivation}) {
+    if (name == ToString(k)) return k;
+  }
+  throw std::invalid_argument("unknown gate '" + name +
+                              "' (valid: softmax, topk, temperature, activation)");
+}
+
+TopKRanking ParseTopKRanking(const std::string& name) {
+  if (name == "slope") return TopKRanking::kSlopeOnly;
+  if (name == "logit") return TopKRanking::kFullLogit;
+  throw std::invalid_argument("unknown top-K ranking '" + name + "' (valid: slope, logit)");
+}
+
+Activation ParseActivation(const std::string& name) {
+  for (Activation a : {Activation::kTanh, Activation::kSigmoid, Activation::kIdentity}) {
+    if (name == ToString(a)) return a;
+  }
+  throw std::invalid_argument("unknown activation '" + name +
+                              "' (valid: tanh, sigmoid, identity)");
+}
+
+void GateParams::Validate() const {
+  constexpr const char* kFn = "GateParams::Validate";
+  const Index k = bias.size();
+  if (k < 1) ThrowInvalid(kFn, "the gate has no experts (k = 0)");
+  CheckSize(kFn, "gate.slope rows", slope.rows(), k);
+  if (slope.cols() < 1) ThrowInvalid(kFn, "gate.slope has no columns (d = 0)");
+  CheckAllFinite(kFn, "gate.bias", bias);
+  CheckAllFinite(kFn, "gate.slope", slope);
+  if (uses_temperature()) CheckPositive(kFn, "gate.temperature", temperature);
+  if (kind == GateKind::kTopK) {
+    if (top_k < 1 || top_k > k) {
+      std::ostringstream os;
+      os << "gate.top_k = " << top_k << " must lie in [1, k = " << k << "]";
+      ThrowInvalid(kFn, os.str());
+    }
+  }
+}
+
+}  // namespace moelab

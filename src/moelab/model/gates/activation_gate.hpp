@@ -1,0 +1,27 @@
+// Activation dense-to-sparse gate ([Temp] §4.2, reading chosen for moelab):
+//   g_i(x) = softmax_i( act(beta1_i' x) / tau + beta0_i ),
+// act in {tanh, sigmoid, identity}. The spec does not fix where beta0 and tau
+// sit; this reading keeps the bias outside the activation and the division
+// (README, "Gate definitions"). With act = identity the gate is a temperature
+// gate with the bias outside the division, and inherits its scale symmetry.
+#pragma once
+
+#include "moelab/model/gates/gate.hpp"
+
+namespace moelab {
+
+class ActivationGate final : public Gate {
+ public:
+  Matrix SelectedLogits(const GateParams& params,
+                        const Eigen::Ref<const Matrix>& X) const override;
+  void AccumulateLogitGradient(const GateParams& params, const Eigen::Ref<const Matrix>& X,
+                               const Matrix& logits, const Matrix& dlogits,
+                               bool with_temperature,
+                               Eigen::Ref<Vector> gradient) const override;
+};
+
+// act(z) and act'(z) applied entry-wise.
+Matrix ApplyActivation(Activation activation, const Matrix& z);
+Matrix ActivationDerivative(Activation activation, const Matrix& z);
+
+}  // namespace moelab

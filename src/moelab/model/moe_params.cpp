@@ -1,0 +1,50 @@
+#include "moelab/model/moe_params.hpp"
+
+#include <algorithm>
+
+#include "moelab/core/check.hpp"
+
+namespace moelab {
+
+void MoeParams::Validate() const {
+  gate.Validate();
+  experts.Validate();
+  CheckSize("MoeParams::Validate", "number of gate entries (k)", gate.num_experts(),
+            experts.num_experts());
+  CheckSize("MoeParams::Validate", "gate slope dimension (d)", gate.dim(), experts.dim());
+}
+
+MoeParams PermuteExperts(const MoeParams& params, const std::vector<Index>& perm) {
+  const Index k = params.num_experts();
+  std::vector<Index> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  bool is_permutation = static_cast<Index>(perm.size()) == k;
+  for (Index j = 0; is_permutation && j < k; ++j) is_permutation = sorted[j] == j;
+  if (!is_permutation) ThrowInvalid("PermuteExperts", "perm is not a permutation of 0..k-1");
+  MoeParams out = params;
+  for (Index j = 0; j < k; ++j) {
+    const Index from = perm[j];
+    out.gate.bias[j] = params.gate.bias[from];
+    out.gate.slope.row(j) = params.gate.slope.row(from);
+    out.experts.slope.row(j) = params.experts.slope.row(from);
+    out.experts.intercept[j] = params.experts.intercept[from];
+    out.experts.variance[j] = params.experts.variance[from];
+  }
+  return out;
+}
+
+bool HasSlopeTranslationSymmetry(const GateParams& gate) {
+  return gate.kind != GateKind::kActivation || gate.activation == Activation::kIdentity;
+}
+
+MoeParams NormaliseGauge(const MoeParams& params) {
+  MoeParams out = params;
+  const Index last = params.num_experts() - 1;
+  out.gate.bias.array() -= params.gate.bias[last];
+  if (HasSlopeTranslationSymmetry(params.gate)) {
+    out.gate.slope.rowwise() -= params.gate.slope.row(last);
+  }
+  return out;
+}
+
+}  // namespace moelab
