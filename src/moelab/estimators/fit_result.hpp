@@ -1,0 +1,40 @@
+// What every estimator returns: the fit, why it stopped, and what happened on
+// the way. Modelled on Ceres' Solver::Summary, returned by value.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "moelab/core/termination.hpp"
+#include "moelab/model/moe_params.hpp"
+
+namespace moelab {
+
+struct FitResult {
+  std::string estimator;          // "em", "mle-nlopt", "lse-ceres"
+  MoeParams params;               // fitted parameters, gauge-normalised
+  double log_likelihood = 0.0;    // observed log-likelihood of the data at params
+  double objective = 0.0;         // the estimator's own objective (LSE: sum of squares)
+  int iterations = 0;
+  TerminationType termination = TerminationType::kMaxIterations;
+  std::string message;            // human-readable reason for stopping
+  std::vector<IterationSummary> history;  // filled when the options ask for it
+
+  // Repairs and anomalies, counted over all iterations (never silent):
+  int variance_floor_hits = 0;    // an expert variance was raised to the floor
+  int empty_expert_events = 0;    // an expert had (almost) no responsibility mass
+                                  // and kept its previous parameters
+  int likelihood_decreases = 0;   // iterations whose log-likelihood fell by more
+                                  // than round-off (top-K: at selection switches)
+  int restarts = 1;               // starts tried (with restarts)
+  int best_restart = 0;           // index of the start that was kept
+  double seconds = 0.0;           // wall time of the whole fit
+
+  bool IsUsable() const { return moelab::IsUsable(termination); }
+  // One line: estimator, termination, log-likelihood, iterations, time.
+  std::string BriefReport() const;
+  // Several lines: the brief report, the repairs and the fitted parameters.
+  std::string FullReport() const;
+};
+
+}  // namespace moelab
