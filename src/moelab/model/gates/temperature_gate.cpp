@@ -1,6 +1,6 @@
 #include "moelab/model/gates/temperature_gate.hpp"
 
-#include "moelab/model/gates/affine_logits.hpp"
+#include "moelab/model/gates/detail/affine_logits.hpp"
 
 namespace moelab {
 

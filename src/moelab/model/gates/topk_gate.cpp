@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "moelab/core/log_sum_exp.hpp"
-#include "moelab/model/gates/affine_logits.hpp"
+#include "moelab/model/gates/detail/affine_logits.hpp"
 
 namespace moelab {
 

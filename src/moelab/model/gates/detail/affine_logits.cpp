@@ -1,4 +1,4 @@
-#include "moelab/model/gates/affine_logits.hpp"
+#include "moelab/model/gates/detail/affine_logits.hpp"
 
 namespace moelab::detail {
 

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs moelab from the build tree into a private prefix, builds the
+# consumer project against it with find_package(moelab), runs it, and checks
+# its output. Proves the installed package (headers, library, config files)
+# is usable from a user's own CMake project.
+set -euo pipefail
+build_dir=$1
+source_dir=$2
+prefix="$build_dir/package-test/install"
+consumer_build="$build_dir/package-test/consumer"
+rm -rf "$prefix"
+cmake --install "$build_dir" --prefix "$prefix" > /dev/null
+cmake -S "$source_dir/tests/package/consumer" -B "$consumer_build" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" > /dev/null
+cmake --build "$consumer_build" > /dev/null
+output=$("$consumer_build/moelab_consumer")
+echo "$output"
+# The consumer prints "loss <value>" and "status ok" when the fit is usable.
+echo "$output" | grep -q '^status ok$'
