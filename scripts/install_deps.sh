@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
-  libeigen3-dev libboost-math-dev libboost-random-dev libboost-iostreams-dev
+  libeigen3-dev libboost-math-dev libboost-random-dev libboost-iostreams-dev libboost-filesystem-dev
   libnlopt-cxx-dev libceres-dev libgnuplot-iostream-dev gnuplot-nox
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
 )
