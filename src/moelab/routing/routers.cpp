@@ -1,0 +1,198 @@
+#include "moelab/routing/routers.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "moelab/core/check.hpp"
+#include "moelab/core/log_sum_exp.hpp"
+
+namespace moelab {
+
+const char* ToString(RouterKind kind) {
+  switch (kind) {
+    case RouterKind::kTopK: return "topk";
+    case RouterKind::kGroupedTopK: return "grouped-topk";
+    case RouterKind::kGroupLimitedTopK: return "group-limited-topk";
+    case RouterKind::kTopP: return "top-p";
+  }
+  return "unknown";
+}
+
+RouterKind ParseRouterKind(const std::string& name) {
+  for (RouterKind k : {RouterKind::kTopK, RouterKind::kGroupedTopK, RouterKind::kGroupLimitedTopK,
+                       RouterKind::kTopP}) {
+    if (name == ToString(k)) return k;
+  }
+  throw std::invalid_argument("unknown router '" + name +
+                              "' (valid: topk, grouped-topk, group-limited-topk, top-p)");
+}
+
+int RouterOptions::slots(Index num_scored_experts) const {
+  if (kind == RouterKind::kTopP) {
+    return max_k > 0 ? max_k : static_cast<int>(num_scored_experts - num_null_experts);
+  }
+  return top_k;
+}
+
+void RouterOptions::Validate(Index num_scored_experts) const {
+  constexpr const char* kFn = "RouterOptions::Validate";
+  const auto str = [](auto v) { return std::to_string(v); };
+  if (num_null_experts < 0) ThrowInvalid(kFn, "num_null_experts must be >= 0");
+  if (num_shared_experts < 0) ThrowInvalid(kFn, "num_shared_experts must be >= 0");
+  const Index routed = num_scored_experts - num_null_experts;
+  if (routed < 1) ThrowInvalid(kFn, "no routed experts: num_null_experts (" + str(num_null_experts) +
+                                        ") >= number of scored experts (" + str(num_scored_experts) + ")");
+  if (num_null_experts > 0 && kind != RouterKind::kTopK) {
+    ThrowInvalid(kFn, "null experts are supported with the topk router only");
+  }
+  if (kind != RouterKind::kTopP) {
+    if (top_k < 1 || top_k > num_scored_experts) {
+      ThrowInvalid(kFn, "top_k = " + str(top_k) + " must be in [1, E = " + str(num_scored_experts) + "]");
+    }
+  }
+  if (kind == RouterKind::kGroupedTopK || kind == RouterKind::kGroupLimitedTopK) {
+    if (num_groups < 1 || num_scored_experts % num_groups != 0) {
+      ThrowInvalid(kFn, "num_groups = " + str(num_groups) + " must be >= 1 and divide E = " +
+                            str(num_scored_experts));
+    }
+  }
+  if (kind == RouterKind::kGroupedTopK && top_k % num_groups != 0) {
+    ThrowInvalid(kFn, "grouped-topk needs num_groups (" + str(num_groups) + ") to divide top_k (" +
+                          str(top_k) + ")");
+  }
+  if (kind == RouterKind::kGroupedTopK && top_k / num_groups > num_scored_experts / num_groups) {
+    ThrowInvalid(kFn, "grouped-topk: top_k / num_groups exceeds the group size");
+  }
+  if (kind == RouterKind::kGroupLimitedTopK) {
+    if (group_topk < 1 || group_topk > num_groups) {
+      ThrowInvalid(kFn, "group_topk = " + str(group_topk) + " must be in [1, num_groups = " +
+                            str(num_groups) + "]");
+    }
+    if (top_k > group_topk * (num_scored_experts / num_groups)) {
+      ThrowInvalid(kFn, "group-limited-topk: top_k exceeds the experts in group_topk groups");
+    }
+    if (top_k < group_topk) {
+      ThrowInvalid(kFn, "group-limited-topk: top_k (" + str(top_k) + ") must be >= group_topk (" +
+                            str(group_topk) + ")");
+    }
+  }
+  if (kind == RouterKind::kTopP) {
+    if (!(top_p > 0.0 && top_p <= 1.0)) {
+      ThrowInvalid(kFn, "top_p = " + std::to_string(top_p) + " must lie in (0, 1]");
+    }
+    if (max_k < 0 || max_k > routed) {
+      ThrowInvalid(kFn, "max_k = " + str(max_k) + " must be in [0, E = " + str(routed) + "]");
+    }
+  }
+}
+
+void TopKOfRow(const double* v, int lo, int hi, int K, int* out) {
+  // Insertion into a sorted list of the best K; scanning in index order with
+  // a strict comparison keeps the lower index ahead on ties.
+  int filled = 0;
+  for (int j = lo; j < hi; ++j) {
+    const double x = v[j];
+    if (filled == K && !(x > v[out[K - 1]])) continue;
+    int pos = filled < K ? filled++ : K - 1;
+    while (pos > 0 && x > v[out[pos - 1]]) {
+      out[pos] = out[pos - 1];
+      --pos;
+    }
+    out[pos] = j;
+  }
+}
+
+RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>& scores,
+                    const Eigen::Ref<const Vector>& bias) {
+  const Index e = scores.cols();
+  options.Validate(e);
+  CheckSize("Route", "bias", bias.size(), e);
+  RoutingResult result;
+  result.num_tokens = scores.rows();
+  result.slots = options.slots(e);
+  const int slots = result.slots;
+  result.selected.assign(static_cast<std::size_t>(scores.rows() * slots), -1);
+  result.count.assign(static_cast<std::size_t>(scores.rows()), 0);
+  if (options.compute_weights) result.weights = Matrix::Zero(scores.rows(), slots);
+  const int ei = static_cast<int>(e);
+  const int routed = ei - options.num_null_experts;
+  std::vector<double> v(e), group_score(std::max(options.num_groups, 1));
+  std::vector<int> order(e), group_pick(std::max(options.num_groups, 1)), inner(e);
+  for (Index t = 0; t < scores.rows(); ++t) {
+    for (Index j = 0; j < e; ++j) v[j] = scores(t, j) - bias[j];
+    int* out = &result.selected[static_cast<std::size_t>(t * slots)];
+    int n = 0;
+    switch (options.kind) {
+      case RouterKind::kTopK:
+        TopKOfRow(v.data(), 0, ei, options.top_k, out);
+        n = options.top_k;
+        break;
+      case RouterKind::kGroupedTopK: {
+        const int size = ei / options.num_groups, per = options.top_k / options.num_groups;
+        for (int g = 0; g < options.num_groups; ++g) {
+          TopKOfRow(v.data(), g * size, (g + 1) * size, per, out + g * per);
+        }
+        n = options.top_k;
+        break;
+      }
+      case RouterKind::kGroupLimitedTopK: {
+        const int size = ei / options.num_groups, per = options.top_k / options.group_topk;
+        for (int g = 0; g < options.num_groups; ++g) {
+          TopKOfRow(v.data(), g * size, (g + 1) * size, per, inner.data());
+          double sum = 0.0;
+          for (int i = 0; i < per; ++i) sum += v[inner[i]];
+          group_score[g] = sum;
+        }
+        TopKOfRow(group_score.data(), 0, options.num_groups, options.group_topk, group_pick.data());
+        std::vector<char> keep(options.num_groups, 0);
+        for (int i = 0; i < options.group_topk; ++i) keep[group_pick[i]] = 1;
+        for (int j = 0; j < ei; ++j)
+          if (!keep[j / size]) v[j] = kNegInf;
+        TopKOfRow(v.data(), 0, ei, options.top_k, out);
+        n = options.top_k;
+        break;
+      }
+      case RouterKind::kTopP: {
+        std::iota(order.begin(), order.begin() + routed, 0);
+        std::stable_sort(order.begin(), order.begin() + routed,
+                         [&](int a, int b) { return v[a] > v[b]; });
+        double mass = 0.0;
+        while (n < slots && mass <= options.top_p) {
+          out[n] = order[n];
+          mass += scores(t, order[n]);
+          ++n;
+        }
+        break;
+      }
+    }
+    // Grouped selections come group by group; present them in decreasing v.
+    if (options.kind == RouterKind::kGroupedTopK) {
+      std::stable_sort(out, out + n, [&](int a, int b) { return v[a] > v[b]; });
+    }
+    result.count[static_cast<std::size_t>(t)] = n;
+    if (options.compute_weights) {
+      if (options.kind == RouterKind::kTopP) {
+        for (int i = 0; i < n; ++i) result.weights(t, i) = scores(t, out[i]);
+      } else {
+        double sum = 0.0;
+        for (int i = 0; i < n; ++i)
+          if (out[i] < routed) sum += scores(t, out[i]);
+        for (int i = 0; i < n; ++i)
+          if (out[i] < routed && sum > 0.0) result.weights(t, i) = scores(t, out[i]) / sum;
+      }
+    }
+  }
+  return result;
+}
+
+Vector CountLoads(const RoutingResult& routing, Index num_scored_experts, Index begin, Index end) {
+  Vector loads = Vector::Zero(num_scored_experts);
+  for (Index t = begin; t < end; ++t) {
+    const int n = routing.count[static_cast<std::size_t>(t)];
+    for (int i = 0; i < n; ++i) loads[routing.at(t, i)] += 1.0;
+  }
+  return loads;
+}
+
+}  // namespace moelab
