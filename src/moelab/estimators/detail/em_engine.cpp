@@ -1,0 +1,448 @@
+#include "moelab/estimators/detail/em_engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <utility>
+
+#include <nlopt.hpp>
+
+#include "moelab/core/log_sum_exp.hpp"
+#include "moelab/estimators/detail/gate_gauge.hpp"
+#include "moelab/estimators/detail/row_kernels.hpp"
+#include "moelab/model/gates/gate.hpp"
+#include "moelab/model/gates/topk_gate.hpp"
+
+namespace moelab::detail {
+
+struct EmEngine::Scratch {
+  SoftmaxIrls::Scratch irls;  // logits, probs, u, v, gram, lse, row_mass, residual
+  Matrix joint, aux, aux2;    // B x k
+  Vector row;                 // k
+  std::vector<Index> selected;
+  void Resize(Index rows, Index k, Index p) {
+    irls.Resize(rows, k, p);
+    joint.resize(rows, k);
+    aux.resize(rows, k);
+    aux2.resize(rows, k);
+    row.resize(k);
+    selected.reserve(k);
+  }
+};
+
+namespace {
+
+// E-step per-block column layout: [ll, Q, selection changes, gate gradient (m),
+// gate information (m*m), then per expert: mass, Z'R_i y (p), Z'R_i Z (p*p)].
+constexpr Index kLl = 0, kQ = 1, kChanges = 2, kGrad = 3;
+
+// Logit coefficients: affine gates p x k with rows (beta0 / tau; beta1' / tau)
+// (tau = 1 except for the temperature gate); the activation gate d x k beta1'.
+Matrix LogitCoefficients(const GateParams& gate) {
+  if (gate.kind == GateKind::kActivation) return gate.slope.transpose();
+  const double scale = gate.kind == GateKind::kTemperature ? 1.0 / gate.temperature : 1.0;
+  Matrix W(gate.dim() + 1, gate.num_experts());
+  W.row(0) = gate.bias.transpose() * scale;
+  W.bottomRows(gate.dim()) = gate.slope.transpose() * scale;
+  return W;
+}
+
+// z -> act(z) in place; derivative act'(z) into `derivative` when asked.
+void ApplyActivationInPlace(Activation activation, Eigen::Ref<Matrix> z,
+                            Eigen::Ref<Matrix> derivative, bool with_derivative) {
+  switch (activation) {
+    case Activation::kTanh:
+      z = z.array().tanh().matrix();
+      if (with_derivative) derivative = (1.0 - z.array().square()).matrix();
+      break;
+    case Activation::kSigmoid:
+      z = (1.0 / (1.0 + (-z.array()).exp())).matrix();
+      if (with_derivative) derivative = (z.array() * (1.0 - z.array())).matrix();
+      break;
+    case Activation::kIdentity:
+      if (with_derivative) derivative.setOnes();
+      break;
+  }
+}
+
+double MaxAbsChange(const MoeParams& a, const MoeParams& b, bool with_temperature) {
+  double change = (PackGate(a.gate, with_temperature) - PackGate(b.gate, with_temperature))
+                      .cwiseAbs()
+                      .maxCoeff();
+  change = std::max(change, (a.experts.slope - b.experts.slope).cwiseAbs().maxCoeff());
+  change = std::max(change, (a.experts.intercept - b.experts.intercept).cwiseAbs().maxCoeff());
+  change = std::max(change, (a.experts.variance - b.experts.variance).cwiseAbs().maxCoeff());
+  return change;
+}
+
+}  // namespace
+
+double LikelihoodRoundoff(double log_likelihood) {
+  return 1e-10 * std::max(1.0, std::abs(log_likelihood));
+}
+
+EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options)
+    : data_(data),
+      options_(options),
+      n_(data.size()),
+      d_(data.dim()),
+      p_(data.dim() + 1),
+      k_(start.num_experts()),
+      top_k_(start.gate.kind == GateKind::kTopK),
+      irls_gate_(false),
+      fit_tau_(options.fit_temperature && start.gate.uses_temperature()),
+      Z_(data.size(), data.dim() + 1),
+      R_(data.size(), start.num_experts()),
+      runner_(data.size(), options.num_threads),
+      params_(start) {
+  const GateKind kind = start.gate.kind;
+  irls_gate_ = kind == GateKind::kSoftmax || kind == GateKind::kTopK ||
+               (kind == GateKind::kTemperature && !fit_tau_);
+  Z_.col(0).setOnes();
+  Z_.rightCols(d_) = data.X;
+  if (irls_gate_) irls_ = std::make_unique<SoftmaxIrls>(Z_, k_, runner_);
+  scratch_.resize(runner_.num_threads());
+  for (auto& s : scratch_) s.Resize(BlockRunner::kRowsPerBlock, k_, p_);
+  if (top_k_) selection_.Resize(n_, k_);
+  const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
+  partials_.resize(kGrad + m + m * m + k_ * (1 + p_ + p_ * p_), runner_.num_blocks());
+  rss_partials_.resize(k_, runner_.num_blocks());
+  EStep(params_);
+  if (top_k_) accepted_selection_ = selection_;
+}
+
+EmEngine::~EmEngine() = default;
+
+void EmEngine::EStep(const MoeParams& params) {
+  const GateParams& gate = params.gate;
+  const bool activation = gate.kind == GateKind::kActivation;
+  const Matrix W = LogitCoefficients(gate);
+  Matrix means_coef(p_, k_);
+  means_coef.row(0) = params.experts.intercept.transpose();
+  means_coef.bottomRows(d_) = params.experts.slope.transpose();
+  const double log_two_pi = std::log(2.0 * std::numbers::pi);
+  const Eigen::ArrayXd constant = -0.5 * (log_two_pi + params.experts.variance.array().log());
+  const Eigen::ArrayXd inv_two_var = 0.5 / params.experts.variance.array();
+  const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
+  const Index info_offset = kGrad + m, expert_offset = info_offset + m * m;
+  const Index per_expert = 1 + p_ + p_ * p_;
+  const bool compare = top_k_ && !accepted_selection_.empty();
+
+  runner_.Run([&](Index block, int slot) {
+    Scratch& s = scratch_[slot];
+    const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
+    auto Zb = Z_.middleRows(b0, B);
+    auto yb = data_.y.segment(b0, B);
+    auto logits = s.irls.logits.topRows(B);
+    if (activation) {
+      auto z = s.aux.topRows(B);
+      z.noalias() = Zb.rightCols(d_) * W;
+      ApplyActivationInPlace(gate.activation, z, s.aux2.topRows(B), false);
+      logits = z / gate.temperature;
+      logits.rowwise() += gate.bias.transpose();
+    } else {
+      logits.noalias() = Zb * W;
+    }
+    Index changes = 0;
+    if (top_k_) {
+      auto ranking = s.aux.topRows(B);
+      if (gate.ranking == TopKRanking::kSlopeOnly) {
+        ranking.noalias() = Zb.rightCols(d_) * gate.slope.transpose();
+      } else {
+        ranking = logits;
+      }
+      for (Index r = 0; r < B; ++r) {
+        s.row = ranking.row(r).transpose();
+        TopKIndices(s.row, gate.top_k, &s.selected);
+        selection_.ClearRow(b0 + r);
+        for (Index i : s.selected) selection_.Select(b0 + r, i);
+        for (Index i = 0; i < k_; ++i) {
+          if (!selection_.Selected(b0 + r, i)) logits(r, i) = kNegInf;
+        }
+        if (compare && !selection_.RowEquals(accepted_selection_, b0 + r)) ++changes;
+      }
+    }
+    auto probs = s.irls.probs.topRows(B);
+    LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);  // logits := log g
+    auto joint = s.joint.topRows(B);
+    joint.noalias() = Zb * means_coef;
+    for (Index i = 0; i < k_; ++i) {
+      joint.col(i).array() = logits.col(i).array() + constant[i] -
+                             (yb.array() - joint.col(i).array()).square() * inv_two_var[i];
+    }
+    auto Rb = R_.middleRows(b0, B);
+    auto log_density = s.irls.lse.head(B);
+    LogSoftmaxRows(joint, Rb, log_density, top_k_);
+
+    auto column = partials_.col(block);
+    column.setZero();
+    column[kLl] = log_density.sum();
+    column[kChanges] = static_cast<double>(changes);
+    double q = 0.0;
+    if (irls_gate_) {
+      Eigen::Map<Matrix> information(column.data() + info_offset, m, m);
+      SoftmaxIrls::AccumulateBlock(Zb, Rb, logits, probs, top_k_, true, s.irls, &q,
+                                   column.segment(kGrad, m), information);
+    } else {
+      q = WeightedLogSum(Rb, logits, top_k_);
+    }
+    column[kQ] = q;
+    auto weighted_y = s.irls.residual.head(B);
+    for (Index i = 0; i < k_; ++i) {
+      const Index base = expert_offset + i * per_expert;
+      column[base] = Rb.col(i).sum();
+      weighted_y.array() = Rb.col(i).array() * yb.array();
+      column.segment(base + 1, p_).noalias() = Zb.transpose() * weighted_y;
+      Eigen::Map<Matrix> gram(column.data() + base + 1 + p_, p_, p_);
+      AddWeightedGram(Zb, Rb.col(i), s.irls.gram, gram);
+    }
+  });
+  totals_ = partials_.col(0);
+  for (Index b = 1; b < runner_.num_blocks(); ++b) totals_ += partials_.col(b);
+  log_likelihood_ = totals_[kLl];
+  finite_ = std::isfinite(log_likelihood_);
+  last_selection_changes_ = static_cast<Index>(totals_[kChanges]);
+}
+
+ExpertParams EmEngine::ExpertMStep() {
+  ExpertParams next = params_.experts;
+  const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
+  const Index expert_offset = kGrad + m + m * m, per_expert = 1 + p_ + p_ * p_;
+  std::vector<char> updated(k_, 0);
+  Vector mass(k_);
+  for (Index i = 0; i < k_; ++i) {
+    const Index base = expert_offset + i * per_expert;
+    mass[i] = totals_[base];
+    if (!(mass[i] > 0.0) || mass[i] < options_.min_expert_mass * static_cast<double>(n_)) {
+      ++empty_expert_events_;
+      continue;
+    }
+    const Eigen::Map<const Vector> rhs(totals_.data() + base + 1, p_);
+    const Eigen::Map<const Matrix> gram(totals_.data() + base + 1 + p_, p_, p_);
+    Vector gamma;
+    Eigen::LDLT<Matrix> ldlt(gram);
+    const auto pivots = ldlt.vectorD();
+    if (ldlt.info() == Eigen::Success &&
+        pivots.minCoeff() > 1e-12 * std::max(pivots.cwiseAbs().maxCoeff(), 1e-300)) {
+      gamma = ldlt.solve(rhs);
+    } else {
+      // Ill-conditioned (e.g. all mass on one x): a basic least-squares solution.
+      gamma = Eigen::ColPivHouseholderQR<Matrix>(gram).solve(rhs);
+    }
+    if (!gamma.allFinite()) {
+      ++empty_expert_events_;
+      continue;
+    }
+    next.intercept[i] = gamma[0];
+    next.slope.row(i) = gamma.tail(d_).transpose();
+    updated[i] = 1;
+  }
+  // Second pass: weighted residual sums of squares at the new coefficients.
+  Matrix means_coef(p_, k_);
+  means_coef.row(0) = next.intercept.transpose();
+  means_coef.bottomRows(d_) = next.slope.transpose();
+  runner_.Run([&](Index block, int slot) {
+    Scratch& s = scratch_[slot];
+    const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
+    auto means = s.joint.topRows(B);
+    means.noalias() = Z_.middleRows(b0, B) * means_coef;
+    auto yb = data_.y.segment(b0, B).array();
+    for (Index i = 0; i < k_; ++i) {
+      rss_partials_(i, block) =
+          (R_.col(i).segment(b0, B).array() * (yb - means.col(i).array()).square()).sum();
+    }
+  });
+  Vector rss = rss_partials_.col(0);
+  for (Index b = 1; b < runner_.num_blocks(); ++b) rss += rss_partials_.col(b);
+  for (Index i = 0; i < k_; ++i) {
+    if (!updated[i]) continue;
+    double variance = rss[i] / mass[i];
+    if (!(variance >= options_.variance_floor)) {
+      variance = options_.variance_floor;
+      ++variance_floor_hits_;
+    }
+    next.variance[i] = variance;
+  }
+  return next;
+}
+
+GateParams EmEngine::GateMStepIrls() const {
+  GateParams next = params_.gate;
+  if (k_ < 2) return next;
+  const double scale = next.kind == GateKind::kTemperature ? 1.0 / next.temperature : 1.0;
+  const Index m = (k_ - 1) * p_;
+  Vector w(m);
+  for (Index i = 0; i + 1 < k_; ++i) {
+    w[i * p_] = next.bias[i] * scale;
+    w.segment(i * p_ + 1, d_) = next.slope.row(i).transpose() * scale;
+  }
+  SoftmaxIrls::Evaluation start;
+  start.q = totals_[kQ];
+  start.gradient = totals_.segment(kGrad, m);
+  start.information = Eigen::Map<const Matrix>(totals_.data() + kGrad + m, m, m);
+  irls_->set_mask(top_k_ ? &accepted_selection_ : nullptr);
+  irls_->Maximise(R_, &w, &start, options_.gate_max_iterations, options_.gate_tolerance);
+  for (Index i = 0; i + 1 < k_; ++i) {
+    next.bias[i] = w[i * p_] / scale;
+    next.slope.row(i) = w.segment(i * p_ + 1, d_).transpose() / scale;
+  }
+  return next;
+}
+
+double EmEngine::GateObjectiveAndGradient(const GateParams& gate, bool with_temperature,
+                                          Vector* gradient) const {
+  const bool activation = gate.kind == GateKind::kActivation;
+  const bool with_tau = with_temperature && gate.uses_temperature();
+  const Index size = PackedGateSize(k_, d_, with_tau);
+  if (gate_partials_.rows() != 1 + size) gate_partials_.resize(1 + size, runner_.num_blocks());
+  const Matrix W = LogitCoefficients(gate);
+  const double inv_tau = gate.uses_temperature() ? 1.0 / gate.temperature : 1.0;
+  runner_.Run([&](Index block, int slot) {
+    Scratch& s = scratch_[slot];
+    const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
+    auto Zb = Z_.middleRows(b0, B);
+    auto Rb = R_.middleRows(b0, B);
+    auto logits = s.irls.logits.topRows(B);
+    auto act = s.aux.topRows(B);
+    auto act_derivative = s.aux2.topRows(B);
+    auto raw = s.joint.topRows(B);
+    if (activation) {
+      act.noalias() = Zb.rightCols(d_) * W;
+      ApplyActivationInPlace(gate.activation, act, act_derivative, true);
+      logits = act * inv_tau;
+      logits.rowwise() += gate.bias.transpose();
+    } else {
+      logits.noalias() = Zb * W;
+      raw = logits;
+    }
+    auto probs = s.irls.probs.topRows(B);
+    LogSoftmaxRows(logits, probs, s.irls.lse.head(B), false);
+    auto column = gate_partials_.col(block);
+    column.setZero();
+    column[0] = WeightedLogSum(Rb, logits, false);
+    auto mass = s.irls.row_mass.head(B);
+    mass = Rb.rowwise().sum();
+    auto residual = s.irls.residual.head(B);  // dQ/ds_ni = r_ni - R_n g_ni
+    for (Index i = 0; i < k_; ++i) {
+      residual.array() = Rb.col(i).array() - mass.array() * probs.col(i).array();
+      if (activation) {
+        column[1 + i * p_] += residual.sum();
+        column.segment(2 + i * p_, d_).noalias() +=
+            inv_tau * Zb.rightCols(d_).transpose() *
+            (residual.array() * act_derivative.col(i).array()).matrix();
+        if (with_tau) column[size] -= inv_tau * residual.dot(act.col(i));
+      } else {
+        column.segment(1 + i * p_, p_).noalias() += inv_tau * Zb.transpose() * residual;
+        if (with_tau) column[size] -= residual.dot(raw.col(i));
+      }
+    }
+  });
+  Vector total = gate_partials_.col(0);
+  for (Index b = 1; b < runner_.num_blocks(); ++b) total += gate_partials_.col(b);
+  *gradient = total.tail(size);
+  return total[0];
+}
+
+namespace {
+
+struct LbfgsContext {
+  const EmEngine* engine;
+  GateParams gate;
+  Vector packed;
+  const std::vector<Index>* free;
+  bool with_tau;
+  double best_q;
+  Vector best_packed;
+  Vector gradient;
+};
+
+double NegativeGateObjective(unsigned size, const double* x, double* grad, void* data) {
+  auto& c = *static_cast<LbfgsContext*>(data);
+  for (unsigned j = 0; j < size; ++j) c.packed[(*c.free)[j]] = x[j];
+  UnpackGate(c.packed, c.with_tau, &c.gate);
+  const double q = c.engine->GateObjectiveAndGradient(c.gate, c.with_tau, &c.gradient);
+  if (!std::isfinite(q) || !c.gradient.allFinite()) {
+    if (grad != nullptr) std::fill(grad, grad + size, 0.0);
+    return 1e300;  // Rejected point; L-BFGS backtracks or stops.
+  }
+  if (q > c.best_q) {
+    c.best_q = q;
+    c.best_packed = c.packed;
+  }
+  if (grad != nullptr) {
+    for (unsigned j = 0; j < size; ++j) grad[j] = -c.gradient[(*c.free)[j]];
+  }
+  return -q;
+}
+
+}  // namespace
+
+GateParams EmEngine::GateMStepLbfgs() const {
+  const GateParams& current = params_.gate;
+  const std::vector<Index> free = FreeGateIndices(current, fit_tau_);
+  if (free.empty()) return current;
+  LbfgsContext context{this, current, PackGate(current, fit_tau_), &free, fit_tau_,
+                       totals_[kQ], PackGate(current, fit_tau_), Vector()};
+  std::vector<double> x(free.size());
+  for (std::size_t j = 0; j < free.size(); ++j) x[j] = context.packed[free[j]];
+  nlopt::opt opt(nlopt::LD_LBFGS, static_cast<unsigned>(free.size()));
+  opt.set_min_objective(NegativeGateObjective, &context);
+  opt.set_ftol_rel(options_.gate_tolerance);
+  opt.set_maxeval(options_.gate_max_iterations);
+  double value = 0.0;
+  try {
+    opt.optimize(x, value);
+  } catch (const std::exception&) {
+    // Round-off limited or failed line search: the best point seen is kept.
+  }
+  GateParams next = current;
+  if (context.best_q > totals_[kQ]) UnpackGate(context.best_packed, fit_tau_, &next);
+  return next;
+}
+
+EmEngine::StepReport EmEngine::Step() {
+  StepReport report;
+  MoeParams candidate = params_;
+  candidate.experts = ExpertMStep();
+  candidate.gate = irls_gate_ ? GateMStepIrls() : GateMStepLbfgs();
+  const double previous = log_likelihood_;
+  const double roundoff = LikelihoodRoundoff(previous);
+  EStep(candidate);
+  if (finite_ && top_k_ && log_likelihood_ < previous - roundoff) {
+    // §6.2: the selection switched and the observed likelihood fell. Halve the
+    // gate step; with the old gate the selection is the old one and the
+    // (generalised) EM step cannot lower the likelihood.
+    const GateParams target = candidate.gate;
+    const GateParams& old = params_.gate;
+    bool accepted = false;
+    double alpha = 1.0;
+    for (int h = 0; h < 10 && !accepted; ++h) {
+      alpha *= 0.5;
+      candidate.gate.bias = old.bias + alpha * (target.bias - old.bias);
+      candidate.gate.slope = old.slope + alpha * (target.slope - old.slope);
+      EStep(candidate);
+      ++report.gate_backtracks;
+      accepted = finite_ && log_likelihood_ >= previous - roundoff;
+    }
+    if (!accepted) {
+      candidate.gate = old;
+      EStep(candidate);
+      report.gate_step_dropped = true;
+      ++dropped_gate_steps_;
+    }
+  }
+  if (!finite_) {
+    report.finite = false;
+    log_likelihood_ = previous;  // params_ is still the last finite iterate.
+    report.log_likelihood = previous;
+    return report;
+  }
+  report.parameter_change = MaxAbsChange(params_, candidate, fit_tau_);
+  report.selection_changes = last_selection_changes_;
+  report.log_likelihood = log_likelihood_;
+  params_ = std::move(candidate);
+  if (top_k_) std::swap(selection_, accepted_selection_);
+  return report;
+}
+
+}  // namespace moelab::detail

@@ -1,0 +1,96 @@
+// The EM iteration itself (private): preallocated work space, the fused
+// E-step, the expert and gate M-steps and the top-K backtracking. FitEm
+// (estimators/em.hpp) drives it and owns stopping, history and reporting; the
+// benchmarks drive it directly to time single iterations.
+//
+// Layout of the work: Z = [1 X] (n x p, p = d + 1) is built once; R (n x k)
+// holds the responsibilities of the current iterate. One E-step pass over
+// fixed row blocks computes, per block, the gate log-weights, the expert log
+// densities, R, the log-likelihood, Q(gate) and - for the IRLS gates - its
+// gradient and information at the current gate, and the experts' weighted
+// normal equations (Z' R_i Z, Z' R_i y, sum r_i). A second, exp-free pass gives
+// the weighted residual sums of squares of the new expert coefficients (two
+// passes rather than the cancellation-prone sum r y^2 - gamma' Z' R y).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "moelab/core/dataset.hpp"
+#include "moelab/estimators/detail/block_runner.hpp"
+#include "moelab/estimators/detail/selection_mask.hpp"
+#include "moelab/estimators/detail/softmax_irls.hpp"
+#include "moelab/estimators/em.hpp"
+
+namespace moelab::detail {
+
+// Decreases of the observed log-likelihood smaller than this are round-off
+// (1e-10 relative: far above the summation error of n <= 1e7 terms).
+double LikelihoodRoundoff(double log_likelihood);
+
+class EmEngine {
+ public:
+  struct StepReport {
+    bool finite = true;             // false: the candidate's log-likelihood was not
+                                    // finite; params() is still the previous iterate
+    double log_likelihood = 0.0;
+    double parameter_change = 0.0;  // max-norm change of the parameters
+    Index selection_changes = 0;    // top-K: rows whose selected set switched
+    int gate_backtracks = 0;        // top-K: halvings of the gate step
+    bool gate_step_dropped = false; // top-K: every halving lowered the likelihood
+  };
+
+  // `start` must be valid and gauge-normalised; `data` and the options must
+  // outlive the engine. Runs the first E-step.
+  EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options);
+  ~EmEngine();
+
+  // One EM iteration (M-step, then the E-step at the new parameters).
+  StepReport Step();
+
+  const MoeParams& params() const { return params_; }
+  double log_likelihood() const { return log_likelihood_; }
+  bool finite() const { return finite_; }
+  const Matrix& responsibilities() const { return R_; }
+  int variance_floor_hits() const { return variance_floor_hits_; }
+  int empty_expert_events() const { return empty_expert_events_; }
+  int dropped_gate_steps() const { return dropped_gate_steps_; }
+  bool uses_irls() const { return irls_gate_; }
+
+  // Q(gate) and its gradient in the packed layout (gates/gate.hpp, + log tau
+  // when `with_temperature`), at `gate` with the current responsibilities:
+  // the objective the L-BFGS gate M-step maximises. Exposed for tests.
+  double GateObjectiveAndGradient(const GateParams& gate, bool with_temperature,
+                                  Vector* gradient) const;
+
+ private:
+  struct Scratch;
+  void EStep(const MoeParams& params);
+  ExpertParams ExpertMStep();
+  GateParams GateMStepIrls() const;
+  GateParams GateMStepLbfgs() const;
+
+  const Dataset& data_;
+  const EmOptions& options_;
+  Index n_, d_, p_, k_;
+  bool top_k_, irls_gate_, fit_tau_;
+  Matrix Z_;
+  Matrix R_;
+  BlockRunner runner_;
+  std::unique_ptr<SoftmaxIrls> irls_;
+  SelectionMask selection_, accepted_selection_;
+  mutable std::vector<Scratch> scratch_;
+  Matrix partials_;                 // E-step per-block sums (see em_engine.cpp)
+  mutable Matrix gate_partials_;    // L-BFGS objective per-block sums
+  Matrix rss_partials_;             // variance pass per-block sums
+  Vector totals_;                   // reduced E-step sums of the current iterate
+  MoeParams params_;
+  double log_likelihood_ = 0.0;
+  bool finite_ = true;
+  Index last_selection_changes_ = 0;
+  int variance_floor_hits_ = 0;
+  int empty_expert_events_ = 0;
+  int dropped_gate_steps_ = 0;
+};
+
+}  // namespace moelab::detail
