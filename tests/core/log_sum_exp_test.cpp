@@ -52,5 +52,22 @@ TEST(NormaliseLogRowsTest, RowsBecomeLogProbabilities) {
   for (Index i = 0; i < 3; ++i) EXPECT_EQ(m(2, i), kNegInf);
 }
 
+TEST(ExpOfLogTest, MinusInfinityMapsToExactlyZero) {
+  // Eigen's vectorised exp() returns ~5.6e-309 for -inf; ExpOfLog must not.
+  Matrix m(2, 4);
+  m << kNegInf, 0.0, -1.5, kNegInf,
+       -800.0, kNegInf, 2.0, kNegInf;
+  const Matrix e = ExpOfLog(m);
+  for (Index r = 0; r < 2; ++r) {
+    for (Index c = 0; c < 4; ++c) {
+      if (m(r, c) == kNegInf) {
+        EXPECT_EQ(e(r, c), 0.0) << r << "," << c;
+      } else {
+        EXPECT_EQ(e(r, c), std::exp(m(r, c)));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace moelab

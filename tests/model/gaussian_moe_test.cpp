@@ -59,7 +59,7 @@ TEST(GaussianMoeTest, DensityIsTheDirectMixtureSumForEveryGate) {
       const GaussianMoe model(RandomMoe(gate, rng));
       const Dataset data = RandomData(30, 2, rng);
       const Vector log_densities = model.LogDensities(data.X, data.y);
-      const Matrix weights = GateLogWeights(gate, data.X).array().exp().matrix();
+      const Matrix weights = ExpOfLog(GateLogWeights(gate, data.X));
       const ExpertParams& e = model.params().experts;
       for (Index n = 0; n < data.size(); ++n) {
         // Linear space: sum_i g_i(x) * pdf_i(y), fine for moderate inputs.
@@ -87,18 +87,46 @@ TEST(GaussianMoeTest, ResponsibilitiesAreThePosteriorExpertProbabilities) {
     const GaussianMoe model(RandomMoe(gate, rng));
     const Dataset data = RandomData(30, 1, rng);
     const Matrix R = model.Responsibilities(data);
-    const Matrix weights = GateLogWeights(gate, data.X).array().exp().matrix();
-    const Matrix joint = model.JointLogTerms(data.X, data.y).array().exp().matrix();
+    const Matrix weights = ExpOfLog(GateLogWeights(gate, data.X));
+    const Matrix joint = ExpOfLog(model.JointLogTerms(data.X, data.y));
     for (Index n = 0; n < data.size(); ++n) {
       EXPECT_NEAR(R.row(n).sum(), 1.0, 1e-14) << Describe(gate);
       for (Index i = 0; i < 3; ++i) {
         EXPECT_GE(R(n, i), 0.0);
-        if (weights(n, i) == 0.0) EXPECT_EQ(R(n, i), 0.0) << "unselected expert got mass";
+        const bool unselected = GateLogWeights(gate, data.X.row(n))(0, i) == kNegInf;
+        if (unselected) EXPECT_EQ(R(n, i), 0.0) << "unselected expert got mass";
         // Bayes' rule in linear space; probabilities, so 1e-13 absolute.
         EXPECT_NEAR(R(n, i), joint(n, i) / joint.row(n).sum(), 1e-13) << Describe(gate);
       }
     }
   }
+}
+
+TEST(GaussianMoeTest, UnselectedExpertsGetExactlyZeroWeightAndResponsibility) {
+  // Regression: Eigen 3.4's vectorised exp() returns ~5.6e-309 for -inf, so
+  // exponentiating log weights with .array().exp() gave unselected top-K
+  // experts a positive responsibility, and r * log g = 5e-309 * (-inf) made
+  // the EM gate objective of the model's own responsibilities -inf.
+  Rng rng(907);
+  const GateParams gate = testing::RandomGate(GateKind::kTopK, 4, 2, rng, 2);
+  const GaussianMoe model(RandomMoe(gate, rng));
+  const Dataset data = RandomData(64, 2, rng);
+  const Matrix log_w = GateLogWeights(gate, data.X);
+  const Matrix R = model.Responsibilities(data);
+  for (Index n = 0; n < data.size(); ++n) {
+    for (Index i = 0; i < 4; ++i) {
+      if (log_w(n, i) == kNegInf) ASSERT_EQ(R(n, i), 0.0) << "row " << n << " expert " << i;
+    }
+  }
+  EXPECT_TRUE(std::isfinite(GateObjective(gate, data.X, R)));
+  // The conditional mean ignores unselected experts exactly: moving one
+  // unselected expert's mean far away must not change E[y | x] at all.
+  const Matrix x = data.X.topRows(1);
+  Index unselected = 0;
+  while (log_w(0, unselected) != kNegInf) ++unselected;
+  MoeParams moved = model.params();
+  moved.experts.intercept[unselected] += 1e300;
+  EXPECT_EQ(GaussianMoe(moved).ConditionalMean(x)[0], model.ConditionalMean(x)[0]);
 }
 
 TEST(GaussianMoeTest, FarOutlyingResponsesStayFiniteInLogSpace) {
@@ -126,7 +154,7 @@ TEST(GaussianMoeTest, ConditionalMomentsFollowTheMixtureFormulas) {
     const Matrix X = RandomCovariates(20, 2, rng);
     const Vector mean = model.ConditionalMean(X);
     const Vector variance = model.ConditionalVariance(X);
-    const Matrix weights = GateLogWeights(gate, X).array().exp().matrix();
+    const Matrix weights = ExpOfLog(GateLogWeights(gate, X));
     const ExpertParams& e = model.params().experts;
     for (Index n = 0; n < X.rows(); ++n) {
       // E[y|x] = sum g m;  Var[y|x] = sum g (nu + (m - E[y|x])^2) (centred

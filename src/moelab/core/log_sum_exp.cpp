@@ -8,6 +8,11 @@ Vector RowLogSumExp(const Eigen::Ref<const Matrix>& m) {
   return out;
 }
 
+Matrix ExpOfLog(const Eigen::Ref<const Matrix>& log_values) {
+  // Scalar std::exp: exact 0 for -inf and correct gradual underflow.
+  return log_values.unaryExpr([](double v) { return std::exp(v); });
+}
+
 void NormaliseLogRows(Eigen::Ref<Matrix> m) {
   for (Index r = 0; r < m.rows(); ++r) {
     const double lse = LogSumExp(m.row(r));

@@ -25,6 +25,13 @@ double LogSumExp(const Eigen::DenseBase<Derived>& v) {
 // Row-wise log-sum-exp of an n-by-k matrix.
 Vector RowLogSumExp(const Eigen::Ref<const Matrix>& m);
 
+// exp() entry-wise with exp(-inf) = 0 EXACTLY. Use it to leave log space
+// (gate weights, responsibilities): Eigen 3.4's vectorised .exp() clamps its
+// argument near -708 and returns about 5.6e-309 for -inf, which would give an
+// unselected expert positive weight, and r * log g = 5.6e-309 * (-inf) = -inf
+// downstream.
+Matrix ExpOfLog(const Eigen::Ref<const Matrix>& log_values);
+
 // Replaces each row of `m` by row - LogSumExp(row) (log-normalisation).
 // Rows whose entries are all -inf are left as they are.
 void NormaliseLogRows(Eigen::Ref<Matrix> m);

@@ -43,18 +43,18 @@ Matrix GaussianMoe::Responsibilities(const Dataset& data) const {
   data.Validate();
   Matrix terms = JointLogTerms(data.X, data.y);
   NormaliseLogRows(terms);
-  return terms.array().exp().matrix();
+  return ExpOfLog(terms);
 }
 
 Vector GaussianMoe::ConditionalMean(const Eigen::Ref<const Matrix>& X) const {
   CheckSize("GaussianMoe::ConditionalMean", "X columns (d)", X.cols(), dim());
-  const Matrix weights = GateLogWeights(params_.gate, X).array().exp().matrix();
+  const Matrix weights = ExpOfLog(GateLogWeights(params_.gate, X));
   return (weights.array() * ExpertMeans(params_.experts, X).array()).rowwise().sum();
 }
 
 Vector GaussianMoe::ConditionalVariance(const Eigen::Ref<const Matrix>& X) const {
   CheckSize("GaussianMoe::ConditionalVariance", "X columns (d)", X.cols(), dim());
-  const Eigen::ArrayXXd weights = GateLogWeights(params_.gate, X).array().exp();
+  const Eigen::ArrayXXd weights = ExpOfLog(GateLogWeights(params_.gate, X)).array();
   const Eigen::ArrayXXd means = ExpertMeans(params_.experts, X).array();
   const Eigen::ArrayXd mean = (weights * means).rowwise().sum();
   // Law of total variance: E[var] + E[m^2] - (E[m])^2.

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/gates/gate_test_util.hpp"
+#include "moelab/core/log_sum_exp.hpp"
 #include "support/random_params.hpp"
 
 namespace moelab {
@@ -28,7 +29,7 @@ TEST(ActivationGateTest, MatchesTheDirectFormulaForEveryActivation) {
     const GateParams gate = RandomGate(GateKind::kActivation, 3, 2, rng, 0,
                                        TopKRanking::kSlopeOnly, a);
     const Matrix X = RandomCovariates(30, 2, rng);
-    const Matrix w = GateLogWeights(gate, X).array().exp().matrix();
+    const Matrix w = ExpOfLog(GateLogWeights(gate, X));
     for (Index n = 0; n < X.rows(); ++n) {
       Vector e(3);
       for (Index i = 0; i < 3; ++i) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/gates/gate_test_util.hpp"
+#include "moelab/core/log_sum_exp.hpp"
 #include "support/random_params.hpp"
 
 namespace moelab {
@@ -17,7 +18,7 @@ TEST(SoftmaxGateTest, MatchesTheDirectSoftmaxFormula) {
   Rng rng(201);
   const GateParams gate = RandomGate(GateKind::kSoftmax, 3, 2, rng);
   const Matrix X = RandomCovariates(40, 2, rng);
-  const Matrix weights = GateLogWeights(gate, X).array().exp().matrix();
+  const Matrix weights = ExpOfLog(GateLogWeights(gate, X));
   for (Index n = 0; n < X.rows(); ++n) {
     // Not in log space: exp(beta1_i' x + beta0_i) / sum_j exp(...), fine for
     // logits in [-6, 6].

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/gates/gate_test_util.hpp"
+#include "moelab/core/log_sum_exp.hpp"
 #include "support/random_params.hpp"
 
 namespace moelab {
@@ -14,7 +15,7 @@ using testing::RandomCovariates;
 using testing::RandomGate;
 
 Matrix Weights(const GateParams& gate, const Matrix& X) {
-  return GateLogWeights(gate, X).array().exp().matrix();
+  return ExpOfLog(GateLogWeights(gate, X));
 }
 
 TEST(TemperatureGateTest, IsTheSoftmaxOfScaledAffineScores) {
