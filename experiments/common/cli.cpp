@@ -81,6 +81,7 @@ void CommandLine::Set(const std::string& name, const std::string& value, const s
     throw std::invalid_argument(origin + ": unknown option '" + name + "' (see --help)");
   }
   it->second.set(value);
+  set_.insert(name);
 }
 
 void CommandLine::ApplyConfigFile(const std::string& path) {
@@ -142,6 +143,7 @@ bool CommandLine::Parse(int argc, char** argv) {
       }
     }
     it->second.set(value);
+    set_.insert(name);
   }
   return true;
 }

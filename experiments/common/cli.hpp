@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ class CommandLine {
 
   // Returns false when --help was given (the help text has been printed).
   bool Parse(int argc, char** argv);
+
+  // True when `name` was given on the command line or in the config file
+  // (rather than left at its default).
+  bool WasSet(const std::string& name) const { return set_.count(name) > 0; }
 
   std::string Help() const;
   std::string ResolvedJson() const;
@@ -48,6 +53,7 @@ class CommandLine {
   std::string summary_;
   std::map<std::string, Flag> flags_;
   std::vector<std::string> order_;
+  std::set<std::string> set_;
 };
 
 // Runs `body`, turning an escaping exception into "error: ..." on stderr and

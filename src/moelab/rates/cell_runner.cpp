@@ -168,6 +168,15 @@ std::string FormatDuration(double seconds) {
 
 }  // namespace
 
+void CheckStudyFolder(const std::string& out_dir, const std::string& identity) {
+  const fs::path study = fs::path(out_dir) / "study.json";
+  if (fs::exists(study)) CheckSameStudy(out_dir, ReadWholeFile(study.string()), identity);
+  else if (fs::exists(fs::path(out_dir) / "cells.log"))
+    ThrowInvalid("RunCells", "output folder '" + out_dir +
+                                 "' has a cells.log but no study.json; it holds an unknown "
+                                 "study. Use another output folder.");
+}
+
 std::uint64_t CellSeed(std::uint64_t base_seed, Index n, int replication) {
   return DeriveSeed(base_seed, static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(replication));
 }

@@ -96,6 +96,11 @@ struct CellRunSummary {
   std::string cells_csv;  // path of cells.csv
 };
 
+// Throws std::invalid_argument (as RunCells would) when `out_dir` exists and
+// holds a study whose study.json differs from `identity`. Lets a program that
+// runs several studies fail before any work.
+void CheckStudyFolder(const std::string& out_dir, const std::string& identity);
+
 // Runs the cells of `cells` not yet in out_dir/cells.log. Throws
 // std::invalid_argument before any work when the options are bad, the cell
 // list has duplicates, or the folder holds a different study.

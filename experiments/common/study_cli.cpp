@@ -1,0 +1,172 @@
+#include "common/study_cli.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "moelab/rates/sample_grid.hpp"
+
+namespace moelab::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error("cannot write '" + path + "'");
+  out << text;
+}
+
+}  // namespace
+
+void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
+  std::string presets;
+  for (const auto& n : PresetNames()) presets += (presets.empty() ? "" : ", ") + n;
+  cli->AddString("preset", &f->preset, "true model and design (" + presets + ")");
+  cli->AddInt("k", &f->k, "fitted number of experts (0 = the preset's)");
+  cli->AddString("gate", &f->gate, "fitted gate: softmax, topk, temperature, activation ('' = the truth's)");
+  cli->AddInt("top-k", &f->top_k, "fitted K-bar of a top-K gate (0 = the preset's)");
+  cli->AddString("design", &f->design, "covariate design: uniform, normal, grid ('' = the preset's)");
+  cli->AddString("estimator", &f->estimator, "em, mle-nlopt or lse-ceres");
+  cli->AddString("init", &f->init, "initialisation: near-truth, random, data");
+  cli->AddInt("starts", &f->starts, "starting points per fit (best log-likelihood kept)");
+  cli->AddInt("max-iterations", &f->max_iterations,
+              "EM iterations / NLopt evaluations / Ceres iterations per fit");
+  cli->AddDouble("tolerance", &f->tolerance, "EM relative log-likelihood tolerance");
+  cli->AddBool("fit-temperature", &f->fit_temperature, "temperature/activation gates: also fit tau");
+  cli->AddString("gauge", &f->gauge, "Voronoi loss gauge: reference (the [Demyst] code's) or infimum");
+  cli->AddString("temperature-loss", &f->temperature_loss,
+                 "temperature-gate atoms in the loss: ratio (beta/tau) or raw (beta1, tau)");
+  cli->AddInt("n-min", &f->n_min, "smallest sample size of the log-spaced grid");
+  cli->AddInt("n-max", &f->n_max, "largest sample size of the log-spaced grid");
+  cli->AddInt("n-count", &f->n_count, "number of log-spaced grid points");
+  cli->AddString("n-list", &f->n_list, "explicit comma-separated sample sizes (overrides n-min/max/count)");
+  cli->AddInt("reps", &f->reps, "replications per sample size");
+  cli->AddUint64("seed", &f->seed, "base seed; cell seed = DeriveSeed(seed, n, replication)");
+  cli->AddInt("trim", &f->trim, "slope fit: drop this many smallest sample sizes");
+  cli->AddInt("bootstrap", &f->bootstrap, "bootstrap resamples for the slope interval");
+  cli->AddDouble("confidence", &f->confidence, "coverage of the slope interval");
+  cli->AddInt("threads", &f->threads, "worker threads, one fit each (0 = all cores); results do not depend on it");
+  cli->AddString("out", &f->out, "output folder (required); a killed run restarted here resumes");
+  cli->AddBool("quick", &f->quick, "minutes-long version: smaller grid and fewer replications");
+  cli->AddBool("progress", &f->progress, "progress line on a terminal");
+}
+
+void ApplyQuick(const CommandLine& cli, const QuickSettings& q, StudyFlags* f) {
+  if (!f->quick) return;
+  if (!cli.WasSet("n-min")) f->n_min = q.n_min;
+  if (!cli.WasSet("n-max")) f->n_max = q.n_max;
+  if (!cli.WasSet("n-count")) f->n_count = q.n_count;
+  if (!cli.WasSet("reps")) f->reps = q.reps;
+  if (!cli.WasSet("starts")) f->starts = q.starts;
+}
+
+RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
+  const Preset preset = GetPreset(f.preset);
+  RateStudyConfig c;
+  c.name = name;
+  c.truth = preset.truth;
+  c.design = preset.design;
+  if (!f.design.empty()) {
+    c.design.kind = ParseDesignKind(f.design);
+    if (c.design.kind == DesignKind::kNormal) c.design.lower = -1, c.design.upper = 1;
+  }
+  c.fitted = ShapeOf(preset.truth);
+  c.fitted.num_experts = f.k > 0 ? f.k : preset.fitted_experts;
+  if (!f.gate.empty()) c.fitted.gate = ParseGateKind(f.gate);
+  if (c.fitted.gate == GateKind::kTopK)
+    c.fitted.top_k = static_cast<int>(f.top_k > 0 ? f.top_k
+                                      : preset.fitted_top_k > 0 ? preset.fitted_top_k
+                                                                : preset.truth.gate.top_k);
+  else
+    c.fitted.top_k = 0;
+  c.estimator = ParseEstimatorKind(f.estimator);
+  c.em.max_iterations = static_cast<int>(f.max_iterations);
+  c.em.relative_tolerance = f.tolerance;
+  c.em.fit_temperature = f.fit_temperature;
+  c.em.num_threads = 1;
+  c.mle.max_evaluations = static_cast<int>(f.max_iterations) * 5;
+  c.mle.fit_temperature = f.fit_temperature;
+  c.lse.max_iterations = static_cast<int>(f.max_iterations);
+  c.init = ParseInitStrategy(f.init);
+  c.num_starts = static_cast<int>(f.starts);
+  if (!f.n_list.empty()) {
+    for (long long n : ParseIntList(f.n_list, "n-list")) c.sample_sizes.push_back(n);
+  } else {
+    if (f.n_min < 1 || f.n_max < f.n_min || f.n_count < 1)
+      throw std::invalid_argument("the n-grid is empty: need 1 <= n-min <= n-max and n-count >= 1 (got n-min " +
+                                  std::to_string(f.n_min) + ", n-max " + std::to_string(f.n_max) +
+                                  ", n-count " + std::to_string(f.n_count) + ")");
+    c.sample_sizes = LogSpacedGrid(f.n_min, f.n_max, static_cast<int>(f.n_count));
+  }
+  c.replications = static_cast<int>(f.reps);
+  c.base_seed = f.seed;
+  c.loss.gauge = ParseVoronoiGauge(f.gauge);
+  if (f.temperature_loss == "raw") c.loss.temperature = TemperatureHandling::kRaw;
+  else if (f.temperature_loss == "ratio") c.loss.temperature = TemperatureHandling::kRatio;
+  else throw std::invalid_argument("option --temperature-loss: '" + f.temperature_loss +
+                                   "' is not ratio or raw");
+  c.Validate();
+  return c;
+}
+
+int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
+               const std::function<std::string(const std::vector<SlopeRow>&)>& extra) {
+  if (f.out.empty()) throw std::invalid_argument("option --out: an output folder is required");
+  if (f.threads < 0) throw std::invalid_argument("option --threads must be >= 0");
+  SlopeFitOptions slope_options;
+  slope_options.trim_smallest = static_cast<int>(f.trim);
+  slope_options.bootstrap_samples = static_cast<int>(f.bootstrap);
+  slope_options.confidence = f.confidence;
+  slope_options.Validate();
+  // Fail before any work: every study valid, no folder holding another study.
+  for (const auto& s : studies) {
+    s.Validate();
+    CheckStudyFolder((fs::path(f.out) / s.name).string(), s.IdentityJson());
+  }
+  fs::create_directories(f.out);
+  WriteText((fs::path(f.out) / "config.json").string(), cli.ResolvedJson());
+
+  std::vector<SlopeRow> rows;
+  std::vector<StudyFacts> facts;
+  for (const auto& s : studies) {
+    const std::string dir = (fs::path(f.out) / s.name).string();
+    for (const auto& w : s.Warnings()) std::fprintf(stderr, "%s: %s\n", s.name.c_str(), w.c_str());
+    RateStudyRunOptions run;
+    run.num_threads = static_cast<int>(f.threads);
+    run.progress = f.progress ? CellRunnerOptions::Progress::kAuto : CellRunnerOptions::Progress::kOff;
+    const RateStudyResult result = RunRateStudy(s, dir, run);
+    std::fprintf(stderr, "%s: %d cells (%d resumed) in %.1f s -> %s\n", s.name.c_str(),
+                 result.run.total, result.run.resumed, result.run.seconds, result.run.cells_csv.c_str());
+    auto study_rows = FitStudySlopes(s.name, s.Setting(), s.ValueColumns(), result.records, slope_options);
+    StudyFacts fact = DescribeCells(s.name, s.ValueColumns(), result.records,
+                                    ReadTimings((fs::path(dir) / "timings.csv").string()));
+    std::string grid;
+    for (Index n : s.sample_sizes) grid += (grid.empty() ? "" : ",") + std::to_string(n);
+    fact.lines.insert(fact.lines.begin(),
+                      std::string("setting: true k* = ") + std::to_string(s.truth.num_experts()) +
+                          " (" + ToString(s.truth.gate.kind) + "), fitted k = " +
+                          std::to_string(s.fitted.num_experts) + " " + ToString(s.fitted.gate) +
+                          (s.fitted.gate == GateKind::kTopK ? " top-" + std::to_string(s.fitted.top_k) : "") +
+                          ", estimator " + ToString(s.estimator) + ", init " + ToString(s.init) +
+                          " x" + std::to_string(s.num_starts) + ", design " + ToString(s.design.kind) +
+                          ", " + std::to_string(s.replications) + " reps, seed " +
+                          std::to_string(s.base_seed));
+    fact.lines.insert(fact.lines.begin() + 1, "grid n = " + grid);
+    for (const auto& w : s.Warnings()) fact.lines.push_back(w);
+    for (const auto& plot : PlotStudy(s.name, study_rows, (fs::path(f.out) / "plots").string())) {
+      fact.lines.push_back("plot " + plot.png + (plot.drawn ? "" : " (not drawn: " + plot.message + ")"));
+    }
+    facts.push_back(std::move(fact));
+    rows.insert(rows.end(), study_rows.begin(), study_rows.end());
+  }
+  WriteSlopesCsv(rows, (fs::path(f.out) / "slopes.csv").string());
+  std::string summary = SlopesText(facts, rows);
+  if (extra) summary += extra(rows);
+  WriteText((fs::path(f.out) / "summary.txt").string(), summary);
+  std::cout << summary << "files: " << f.out << "/{config.json,slopes.csv,summary.txt,plots/,<study>/cells.csv}\n";
+  return 0;
+}
+
+}  // namespace moelab::cli

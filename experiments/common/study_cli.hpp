@@ -1,0 +1,83 @@
+// Flags, config and the run-and-report loop shared by the rate-study
+// binaries (softmax-exact, softmax-over, topk-exact, topk-over,
+// temperature-vs-activation, estimators).
+//
+// Every study field has a flag (and so a --config JSON key): preset, fitted k,
+// gate, K-bar, estimator and its main options, initialisation, starts, the
+// n-grid (log-spaced n-min..n-max with n-count points, or an explicit n-list),
+// replications, seed, loss gauge, slope options; plus --threads, --out and
+// --quick. `--quick` switches to the binary's minutes-long grid and
+// replications, except for the grid/replication/starts flags given
+// explicitly (on the command line or in --config).
+//
+// Output folder (--out): config.json (resolved flags), one sub-folder per
+// study (study.json, cells.log, cells.csv, timings.csv), slopes.csv,
+// summary.txt and plots/. Every study is built and validated, and every
+// existing study folder checked, before any cell runs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "moelab/rates/rate_study.hpp"
+#include "moelab/rates/study_report.hpp"
+#include "moelab/simulation/presets.hpp"
+
+namespace moelab::cli {
+
+struct StudyFlags {
+  std::string preset = "softmax-exact";
+  long long k = 0;             // fitted experts; 0 = the preset's
+  std::string gate;            // fitted gate kind; "" = the truth's
+  long long top_k = 0;         // K-bar; 0 = the preset's
+  std::string design;          // covariate design kind; "" = the preset's
+  std::string estimator = "em";
+  std::string init = "near-truth";
+  long long starts = 1;
+  long long max_iterations = 2000;  // EM iterations / NLopt evaluations / Ceres iterations
+  double tolerance = 1e-6;          // EM relative log-likelihood tolerance
+  bool fit_temperature = false;
+  std::string gauge = "reference";  // Voronoi loss gauge: reference | infimum
+  std::string temperature_loss = "ratio";  // temperature atoms: ratio | raw
+  long long n_min = 100;
+  long long n_max = 100000;
+  long long n_count = 16;
+  std::string n_list;               // explicit grid, overrides n-min/max/count
+  long long reps = 40;
+  std::uint64_t seed = 2023;
+  long long trim = 0;               // slope fit: drop the smallest n
+  long long bootstrap = 1000;
+  double confidence = 0.95;
+  long long threads = 0;            // 0 = all cores
+  std::string out;
+  bool quick = false;
+  bool progress = true;             // progress line when stderr is a terminal
+};
+
+// The quick version's grid, replications and starts.
+struct QuickSettings {
+  long long n_min = 100, n_max = 10000, n_count = 7, reps = 8, starts = 1;
+};
+
+void RegisterStudyFlags(CommandLine* cli, StudyFlags* flags);
+
+// Applies `quick` to the fields still at their defaults (call after Parse).
+void ApplyQuick(const CommandLine& cli, const QuickSettings& quick, StudyFlags* flags);
+
+// A study from the flags with `name`; throws std::invalid_argument for
+// unknown preset / gate / estimator / init names, bad grids etc. (validated).
+RateStudyConfig BuildStudy(const StudyFlags& flags, const std::string& name);
+
+// Validates every study, checks the output folders, writes config.json, runs
+// the studies one after the other (cells in parallel), fits the slopes,
+// writes slopes.csv, summary.txt and the plots, and prints the summary.
+// `extra` may append comparison text (e.g. temperature vs activation) given
+// all slope rows. Returns 0.
+int RunStudies(const CommandLine& cli, const StudyFlags& flags,
+               const std::vector<RateStudyConfig>& studies,
+               const std::function<std::string(const std::vector<SlopeRow>&)>& extra = {});
+
+}  // namespace moelab::cli

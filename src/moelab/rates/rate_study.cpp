@@ -1,0 +1,303 @@
+#include "moelab/rates/rate_study.hpp"
+
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "moelab/core/check.hpp"
+#include "moelab/core/rng.hpp"
+#include "moelab/estimators/restarts.hpp"
+#include "moelab/io/params_json.hpp"
+#include "moelab/metrics/topk_cardinality.hpp"
+#include "moelab/model/gaussian_moe.hpp"
+#include "moelab/rates/sample_grid.hpp"
+#include "moelab/simulation/simulate.hpp"
+
+namespace moelab {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr const char* kWhere = "RateStudyConfig";
+
+bool TauIsCoordinate(const RateStudyConfig& c) {
+  // mixing_measure.hpp: tau is an atom coordinate for a non-linear activation
+  // gate, and for temperature / identity activation gates measured raw.
+  if (c.fitted.gate == GateKind::kActivation && c.fitted.activation != Activation::kIdentity)
+    return true;
+  return (c.fitted.gate == GateKind::kTemperature ||
+          (c.fitted.gate == GateKind::kActivation && c.fitted.activation == Activation::kIdentity)) &&
+         c.loss.temperature == TemperatureHandling::kRaw;
+}
+
+bool WantsRatioLoss(const RateStudyConfig& c) {
+  return c.fitted.gate == GateKind::kTemperature && c.loss.temperature == TemperatureHandling::kRaw;
+}
+
+const std::vector<std::string> kParameters = {"beta1", "a", "b", "var"};
+
+}  // namespace
+
+const char* ToString(EstimatorKind kind) {
+  switch (kind) {
+    case EstimatorKind::kEm: return "em";
+    case EstimatorKind::kMleNlopt: return "mle-nlopt";
+    case EstimatorKind::kLseCeres: return "lse-ceres";
+  }
+  return "?";
+}
+
+EstimatorKind ParseEstimatorKind(const std::string& name) {
+  if (name == "em") return EstimatorKind::kEm;
+  if (name == "mle-nlopt" || name == "mle") return EstimatorKind::kMleNlopt;
+  if (name == "lse-ceres" || name == "lse") return EstimatorKind::kLseCeres;
+  throw std::invalid_argument("unknown estimator '" + name + "' (valid: em, mle-nlopt, lse-ceres)");
+}
+
+Index FreeParameterCount(const ModelShape& shape, bool fit_temperature) {
+  const Index k = shape.num_experts, d = shape.dim;
+  const bool translation = !(shape.gate == GateKind::kActivation &&
+                             shape.activation != Activation::kIdentity);
+  Index gate = translation ? (k - 1) * (d + 1) : (k - 1) + k * d;
+  const bool has_tau = shape.gate == GateKind::kTemperature || shape.gate == GateKind::kActivation;
+  if (fit_temperature && has_tau) ++gate;
+  return gate + k * (d + 2);
+}
+
+bool RateStudyConfig::fit_temperature() const {
+  switch (estimator) {
+    case EstimatorKind::kEm: return em.fit_temperature;
+    case EstimatorKind::kMleNlopt: return mle.fit_temperature;
+    case EstimatorKind::kLseCeres: return false;
+  }
+  return false;
+}
+
+void RateStudyConfig::Validate() const {
+  if (name.empty() || name.find_first_of("/,\n") != std::string::npos)
+    ThrowInvalid(kWhere, "name must be non-empty without '/', ',' or line breaks");
+  truth.Validate();
+  design.Validate();
+  fitted.Validate();
+  if (truth.dim() != design.dim || fitted.dim != design.dim)
+    ThrowInvalid(kWhere, "dimensions disagree: truth d = " + std::to_string(truth.dim()) +
+                             ", design d = " + std::to_string(design.dim) +
+                             ", fitted d = " + std::to_string(fitted.dim));
+  if (fitted.num_experts < truth.num_experts())
+    ThrowInvalid(kWhere, "fitted.num_experts (k = " + std::to_string(fitted.num_experts) +
+                             ") is below the true number of experts k* = " +
+                             std::to_string(truth.num_experts()) + "; rate studies need k >= k*");
+  const auto family = [](GateKind g) {
+    return g == GateKind::kSoftmax || g == GateKind::kTopK ? 0 : g == GateKind::kTemperature ? 1 : 2;
+  };
+  if (family(truth.gate.kind) != family(fitted.gate))
+    ThrowInvalid(kWhere, std::string("fitted.gate '") + ToString(fitted.gate) +
+                             "' cannot be compared with the true gate '" + ToString(truth.gate.kind) +
+                             "' by the Voronoi loss (softmax and top-K mix; temperature and "
+                             "activation gates must match the truth)");
+  if (replications < 1) ThrowInvalid(kWhere, "replications must be >= 1");
+  if (num_starts < 1) ThrowInvalid(kWhere, "num_starts must be >= 1");
+  switch (estimator) {
+    case EstimatorKind::kEm: em.Validate(); break;
+    case EstimatorKind::kMleNlopt: mle.Validate(); break;
+    case EstimatorKind::kLseCeres: lse.Validate(); break;
+  }
+  loss.Validate();
+  if (measure_density && (density_grid_points < 3 || density_grid_points % 3 != 0))
+    ThrowInvalid(kWhere, "density_grid_points must be a positive multiple of 3");
+  const Index p = FreeParameterCount(fitted, fit_temperature());
+  ValidateSampleGrid(sample_sizes, p, std::string(kWhere) + ": sample_sizes (the fitted model has " +
+                                          std::to_string(p) + " free parameters)");
+}
+
+std::vector<std::string> RateStudyConfig::Warnings() const {
+  std::vector<std::string> warnings;
+  if (fitted.gate == GateKind::kTopK && truth.gate.kind == GateKind::kTopK &&
+      fitted.num_experts > truth.num_experts()) {
+    Rng rng(base_seed);  // used only for d > 1 (Monte Carlo support points)
+    const Matrix support = SelectionSupportPoints(design, 1000, rng);
+    const FeasibilityReport report =
+        CheckTopKFeasibility(truth.gate, fitted.num_experts, fitted.top_k, support);
+    if (!report.feasible) warnings.push_back(report.message);
+  }
+  return warnings;
+}
+
+std::vector<std::string> RateStudyConfig::ValueColumns() const {
+  const bool over = fitted.num_experts > truth.num_experts();
+  std::vector<std::string> columns = {over ? "loss_d2" : "loss_d1", "weight_err"};
+  std::vector<std::string> parameters = kParameters;
+  if (TauIsCoordinate(*this)) parameters.push_back("tau");
+  for (const auto& p : parameters) columns.push_back("single_" + p);
+  if (over)
+    for (const auto& p : parameters) columns.push_back("multi_" + p);
+  if (WantsRatioLoss(*this)) columns.push_back("loss_ratio");
+  if (measure_density) {
+    columns.push_back("hellinger");
+    columns.push_back("tv");
+  }
+  for (const char* c : {"loglik_excess", "iterations", "n_multi_atoms", "n_empty_cells",
+                        "variance_floor_hits", "empty_expert_events"})
+    columns.push_back(c);
+  return columns;
+}
+
+TheorySetting RateStudyConfig::Setting() const {
+  TheorySetting s;
+  s.gate = fitted.gate;
+  s.true_experts = truth.num_experts();
+  s.fitted_experts = fitted.num_experts;
+  s.temperature_fitted = fit_temperature();
+  return s;
+}
+
+std::string RateStudyConfig::IdentityJson() const {
+  using nlohmann::json;
+  json j;
+  j["name"] = name;
+  j["truth"] = json::parse(ParamsToJson(truth));
+  j["design"] = {{"kind", ToString(design.kind)}, {"dim", design.dim},
+                 {"lower", design.lower}, {"upper", design.upper}};
+  j["fitted"] = {{"gate", ToString(fitted.gate)}, {"num_experts", fitted.num_experts},
+                 {"top_k", fitted.top_k}, {"ranking", ToString(fitted.ranking)},
+                 {"activation", ToString(fitted.activation)},
+                 {"temperature", fitted.temperature}};
+  j["estimator"] = ToString(estimator);
+  switch (estimator) {
+    case EstimatorKind::kEm:
+      j["em"] = {{"max_iterations", em.max_iterations},
+                 {"relative_tolerance", em.relative_tolerance},
+                 {"parameter_tolerance", em.parameter_tolerance},
+                 {"variance_floor", em.variance_floor},
+                 {"min_expert_mass", em.min_expert_mass},
+                 {"gate_max_iterations", em.gate_max_iterations},
+                 {"gate_tolerance", em.gate_tolerance},
+                 {"fit_temperature", em.fit_temperature}};
+      break;
+    case EstimatorKind::kMleNlopt:
+      j["mle"] = {{"algorithm", mle.algorithm}, {"max_evaluations", mle.max_evaluations},
+                  {"relative_tolerance", mle.relative_tolerance},
+                  {"parameter_tolerance", mle.parameter_tolerance},
+                  {"variance_floor", mle.variance_floor},
+                  {"fit_temperature", mle.fit_temperature}};
+      break;
+    case EstimatorKind::kLseCeres:
+      j["lse"] = {{"max_iterations", lse.max_iterations},
+                  {"function_tolerance", lse.function_tolerance},
+                  {"gradient_tolerance", lse.gradient_tolerance},
+                  {"parameter_tolerance", lse.parameter_tolerance}};
+      break;
+  }
+  j["init"] = ToString(init);
+  j["num_starts"] = num_starts;
+  j["sample_sizes"] = sample_sizes;
+  j["replications"] = replications;
+  j["base_seed"] = base_seed;
+  j["seed_rule"] = "cell seed = DeriveSeed(base_seed, n, replication)";
+  json rbar = json::object();
+  for (const auto& [size, value] : loss.rbar_overrides) rbar[std::to_string(size)] = value;
+  j["loss"] = {{"kind", ToString(loss.kind)}, {"norm", ToString(loss.norm)},
+               {"gauge", ToString(loss.gauge)}, {"fitted_reference", loss.fitted_reference},
+               {"temperature", ToString(loss.temperature)},
+               {"max_alternations", loss.max_alternations}, {"rbar_overrides", rbar}};
+  j["density"] = {{"measure", measure_density}, {"grid_points", density_grid_points}};
+  j["columns"] = ValueColumns();
+  return j.dump(2);
+}
+
+CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
+  Rng rng(key.seed);
+  const Dataset data = Simulate(config.truth, config.design, key.n, rng);
+  const auto make_start = [&](Rng& r) {
+    return MakeInitialParams(config.init, data, config.fitted, &config.truth, r);
+  };
+  const auto fit = [&](const MoeParams& start) {
+    switch (config.estimator) {
+      case EstimatorKind::kEm: return FitEm(data, start, config.em);
+      case EstimatorKind::kMleNlopt: return FitMleNlopt(data, start, config.mle);
+      case EstimatorKind::kLseCeres: return FitLseCeres(data, start, config.lse);
+    }
+    throw std::logic_error("RunMoeCell: unknown estimator");
+  };
+  const FitResult result = BestOfStarts(config.num_starts, make_start, fit, rng);
+
+  const std::vector<std::string> columns = config.ValueColumns();
+  CellRecord record;
+  record.status = ToString(result.termination);
+  record.values.assign(columns.size(), kNaN);
+  const auto set = [&](const std::string& column, double value) {
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      if (columns[c] == column) record.values[c] = value;
+  };
+  set("iterations", result.iterations);
+  set("variance_floor_hits", result.variance_floor_hits);
+  set("empty_expert_events", result.empty_expert_events);
+  if (!result.IsUsable()) return record;
+
+  try {
+    const VoronoiLossResult loss = ComputeVoronoiLoss(config.truth, result.params, config.loss);
+    set(columns[0], loss.value);
+    set("weight_err", loss.errors.summary.weight_error_sum);
+    set("n_multi_atoms", static_cast<double>(loss.errors.summary.num_multi_atoms));
+    set("n_empty_cells", static_cast<double>(loss.errors.summary.num_empty_cells));
+    // Largest error per parameter among atoms in singleton / larger cells
+    // (NaN when the group is empty, so it does not enter the means).
+    for (const char* group : {"single_", "multi_"}) {
+      const bool single = std::string(group) == "single_";
+      double beta1 = kNaN, a = kNaN, b = kNaN, var = kNaN, tau = kNaN;
+      const auto update = [](double& m, double v) { m = std::isnan(m) ? v : std::max(m, v); };
+      for (const AtomError& e : loss.errors.atoms) {
+        if ((e.cell_size == 1) != single) continue;
+        update(beta1, e.gate_slope);
+        update(a, e.expert_slope);
+        update(b, e.intercept);
+        update(var, e.variance);
+        update(tau, e.temperature);
+      }
+      set(std::string(group) + "beta1", beta1);
+      set(std::string(group) + "a", a);
+      set(std::string(group) + "b", b);
+      set(std::string(group) + "var", var);
+      set(std::string(group) + "tau", tau);
+    }
+    if (WantsRatioLoss(config)) {
+      VoronoiLossOptions ratio = config.loss;
+      ratio.temperature = TemperatureHandling::kRatio;
+      set("loss_ratio", ComputeVoronoiLoss(config.truth, result.params, ratio).value);
+    }
+    if (config.measure_density) {
+      DensityDistanceOptions density;
+      density.grid_points = config.density_grid_points;
+      if (config.design.dim == 1) density.x_integration = XIntegration::kMidpointGrid;
+      set("hellinger", ExpectedHellinger(result.params, config.truth, config.design, density, rng).value);
+      set("tv", ExpectedTotalVariation(result.params, config.truth, config.design, density, rng).value);
+    }
+    const double l_true = GaussianMoe(config.truth).LogLikelihood(data);
+    set("loglik_excess", (result.log_likelihood - l_true) / static_cast<double>(key.n));
+  } catch (const std::exception& e) {
+    // A metric that cannot be computed for this fit (e.g. a Voronoi cell of 4
+    // or more atoms, whose rbar is unknown) is recorded, not thrown: the
+    // study goes on and the summary counts the statuses.
+    record.status = std::string("metric-error: ") + e.what();
+  }
+  return record;
+}
+
+RateStudyResult RunRateStudy(const RateStudyConfig& config, const std::string& out_dir,
+                             const RateStudyRunOptions& options) {
+  config.Validate();
+  CellRunnerOptions runner;
+  runner.out_dir = out_dir;
+  runner.identity = config.IdentityJson();
+  runner.value_columns = config.ValueColumns();
+  runner.num_threads = options.num_threads;
+  runner.progress = options.progress;
+  runner.label = config.name;
+  runner.stop_after = options.stop_after;
+  const auto cells = MakeCells(config.sample_sizes, config.replications, config.base_seed);
+  RateStudyResult result;
+  result.run = RunCells(cells, [&](const CellKey& key) { return RunMoeCell(config, key); }, runner);
+  if (result.run.complete) result.records = ReadCellRecords(result.run.cells_csv, runner.value_columns);
+  return result;
+}
+
+}  // namespace moelab

@@ -1,0 +1,108 @@
+// A Gaussian-MoE rate study: the cell function that simulates, fits and
+// measures, and the study's configuration and identity.
+//
+// A study = a true model and covariate design, a fitted model shape
+// (k, gate, Kbar), an estimator with its options, an initialisation strategy
+// and number of starts, a grid of sample sizes, a number of replications and a
+// base seed. Cell (n, r) does, from Rng(seed(n, r)) (cell_runner.hpp) alone:
+//
+//   1. data  = Simulate(truth, design, n, rng)
+//   2. fit   = BestOfStarts(num_starts, MakeInitialParams(init, ...), estimator, rng)
+//   3. measure (metrics/): the Voronoi loss (D1 when k = k*, D2 when k > k*,
+//      column loss_d1 / loss_d2), its weight term, the per-parameter errors
+//      (largest over the fitted atoms in singleton cells, single_*, and in
+//      cells of two or more, multi_*; NaN when there is no such atom), for a
+//      temperature gate measured raw also the beta/tau loss (loss_ratio), the
+//      expected Hellinger and TV distances E_X h, E_X V between the fitted
+//      and true conditional densities (metrics/density_distance.hpp; d = 1:
+//      deterministic midpoint rule over `density_grid_points` equal-mass
+//      bins, d > 1: Monte Carlo from the cell's generator), the
+//      excess log-likelihood (l_fit - l_true)/n, iterations and repair counts.
+//      The status column is the fit's termination; a failed (unusable) fit
+//      has NaN metrics.
+//
+// Every study input is checked by Validate() before any work: empty or
+// non-increasing grid, n below the number of free parameters, K-bar > k,
+// k < k*, gate families the loss cannot compare, bad estimator options.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "moelab/estimators/em.hpp"
+#include "moelab/estimators/initialization.hpp"
+#include "moelab/estimators/lse_ceres.hpp"
+#include "moelab/estimators/mle_nlopt.hpp"
+#include "moelab/metrics/density_distance.hpp"
+#include "moelab/metrics/voronoi_loss.hpp"
+#include "moelab/model/model_shape.hpp"
+#include "moelab/rates/cell_runner.hpp"
+#include "moelab/rates/theory.hpp"
+#include "moelab/simulation/design.hpp"
+
+namespace moelab {
+
+enum class EstimatorKind { kEm, kMleNlopt, kLseCeres };
+
+const char* ToString(EstimatorKind kind);  // "em", "mle-nlopt", "lse-ceres"
+// Throws std::invalid_argument listing the valid names.
+EstimatorKind ParseEstimatorKind(const std::string& name);
+
+// Free parameters of a fitted shape in the reference gauge: gate
+// (k-1)(d+1) when the gate is slope-translation invariant, else (k-1) + k d,
+// plus 1 for a fitted temperature, plus k(d+2) for the experts.
+Index FreeParameterCount(const ModelShape& shape, bool fit_temperature);
+
+struct RateStudyConfig {
+  std::string name = "study";      // label (progress line, tables, plots)
+  MoeParams truth;                 // gauge-normalised true parameters
+  CovariateDesign design;
+  ModelShape fitted;               // k, gate, Kbar, activation, starting tau
+  EstimatorKind estimator = EstimatorKind::kEm;
+  EmOptions em;                    // used when estimator == kEm
+  MleNloptOptions mle;             // kMleNlopt
+  LseCeresOptions lse;             // kLseCeres
+  InitStrategy init = InitStrategy::kNearTruth;
+  int num_starts = 1;              // >= 1; best log-likelihood kept (restarts.hpp)
+  std::vector<Index> sample_sizes; // strictly increasing, each >= FreeParameterCount
+  int replications = 40;           // >= 1
+  std::uint64_t base_seed = 2023;
+  VoronoiLossOptions loss;         // gauge, norm, temperature handling
+  bool measure_density = true;     // hellinger and tv columns
+  Index density_grid_points = 201; // d = 1 midpoint rule (multiple of 3); its error
+                                   // falls like 1/points^2, far below E h at n <= 1e5
+
+  bool fit_temperature() const;    // from the chosen estimator's options
+  // Throws std::invalid_argument naming the field (prefix "RateStudyConfig").
+  void Validate() const;
+  // The value columns of this study's cells (see the header comment).
+  std::vector<std::string> ValueColumns() const;
+  // Canonical JSON text of everything that determines the cells' content
+  // (not threads or output folder): the study's identity in study.json.
+  std::string IdentityJson() const;
+  TheorySetting Setting() const;
+  // Warnings found while validating (e.g. a top-K fit whose Kbar cannot meet
+  // the cardinality condition, so the density is not expected to converge).
+  std::vector<std::string> Warnings() const;
+};
+
+// One cell, computed from key.seed alone (thread-safe).
+CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key);
+
+struct RateStudyRunOptions {
+  int num_threads = 0;  // 0 = all cores
+  CellRunnerOptions::Progress progress = CellRunnerOptions::Progress::kAuto;
+  long long stop_after = -1;  // see CellRunnerOptions
+};
+
+struct RateStudyResult {
+  CellRunSummary run;
+  std::vector<CellRecord> records;  // cells.csv content (complete runs only)
+};
+
+// Validates, then runs (or resumes) the study in `out_dir` (cells.csv etc.).
+RateStudyResult RunRateStudy(const RateStudyConfig& config, const std::string& out_dir,
+                             const RateStudyRunOptions& options = {});
+
+}  // namespace moelab

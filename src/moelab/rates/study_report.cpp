@@ -1,0 +1,207 @@
+#include "moelab/rates/study_report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "moelab/io/csv.hpp"
+
+namespace moelab {
+namespace {
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+std::string Num(double v, const char* format = "%.6g") {
+  if (std::isnan(v)) return "nan";
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, format, v);
+  return buffer;
+}
+
+std::string Family(const std::string& column) {
+  if (column == "hellinger" || column == "tv") return "density";
+  if (StartsWith(column, "single_") || StartsWith(column, "multi_")) return "parameters";
+  if (column == "loglik_excess") return "loglik";
+  return "loss";
+}
+
+}  // namespace
+
+bool IsSlopeColumn(const std::string& column) {
+  return column == "loss_d1" || column == "loss_d2" || column == "weight_err" ||
+         column == "loss_ratio" || column == "hellinger" || column == "tv" ||
+         column == "loglik_excess" || StartsWith(column, "single_") || StartsWith(column, "multi_");
+}
+
+std::vector<SlopeRow> FitStudySlopes(const std::string& study, const TheorySetting& setting,
+                                     const std::vector<std::string>& value_columns,
+                                     const std::vector<CellRecord>& records,
+                                     const SlopeFitOptions& options) {
+  std::map<Index, std::vector<const CellRecord*>> by_n;
+  for (const auto& r : records) by_n[r.key.n].push_back(&r);
+  std::vector<SlopeRow> rows;
+  for (std::size_t c = 0; c < value_columns.size(); ++c) {
+    if (!IsSlopeColumn(value_columns[c])) continue;
+    LossSeries series;
+    for (const auto& [n, cells] : by_n) {
+      series.sample_sizes.push_back(static_cast<double>(n));
+      std::vector<double> v;
+      for (const CellRecord* r : cells) v.push_back(r->values[c]);
+      series.values.push_back(std::move(v));
+    }
+    SlopeRow row;
+    row.study = study;
+    row.column = value_columns[c];
+    row.trimmed = options.trim_smallest;
+    row.fit = FitLogLogSlope(series, options);
+    row.theory = TheoryFor(row.column, setting);
+    row.verdict = Judge(row.theory, row.fit.ok, row.fit.mean.slope, row.fit.ci_lower, row.fit.ci_upper);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+StudyFacts DescribeCells(const std::string& study, const std::vector<std::string>& value_columns,
+                         const std::vector<CellRecord>& records,
+                         const std::vector<CellRecord>& timings) {
+  StudyFacts facts;
+  facts.study = study;
+  std::map<std::string, int> statuses;
+  for (const auto& r : records) ++statuses[r.status];
+  std::string line = "cells: " + std::to_string(records.size()) + "; termination:";
+  for (const auto& [status, count] : statuses) line += " " + status + " x" + std::to_string(count);
+  facts.lines.push_back(line);
+  std::size_t iter_col = value_columns.size();
+  for (std::size_t c = 0; c < value_columns.size(); ++c)
+    if (value_columns[c] == "iterations") iter_col = c;
+  std::map<Index, std::pair<double, int>> iterations, seconds;
+  for (const auto& r : records) {
+    if (iter_col < r.values.size()) {
+      iterations[r.key.n].first += r.values[iter_col];
+      ++iterations[r.key.n].second;
+    }
+  }
+  for (const auto& t : timings) {
+    seconds[t.key.n].first += t.seconds;
+    ++seconds[t.key.n].second;
+  }
+  std::string it = "mean iterations by n:", sec = "mean seconds per fit by n:";
+  for (const auto& [n, v] : iterations) it += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.0f");
+  for (const auto& [n, v] : seconds) sec += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.3g");
+  facts.lines.push_back(it);
+  if (!seconds.empty()) facts.lines.push_back(sec);
+  return facts;
+}
+
+std::string FormatSlopeRow(const SlopeRow& row) {
+  char buffer[512];
+  if (!row.fit.ok) {
+    std::snprintf(buffer, sizeof buffer, "  %-14s no fit (%s); theory %s", row.column.c_str(),
+                  row.fit.message.c_str(), row.theory.text.empty() ? "none" : row.theory.text.c_str());
+    return buffer;
+  }
+  std::snprintf(buffer, sizeof buffer,
+                "  %-14s slope %7.3f [%6.3f, %6.3f]  median %7.3f  n %g..%g (%d pts)  theory %-27s -> %s",
+                row.column.c_str(), row.fit.mean.slope, row.fit.ci_lower, row.fit.ci_upper,
+                row.fit.median.slope, row.fit.n_min, row.fit.n_max, row.fit.num_points,
+                row.theory.text.empty() ? "none" : row.theory.text.c_str(), ToString(row.verdict));
+  return buffer;
+}
+
+void WriteSlopesCsv(const std::vector<SlopeRow>& rows, const std::string& path) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error("cannot write '" + path + "'");
+  out << "study,column,theory,theory_slope,slope,intercept,std_error,ci_lower,ci_upper,"
+         "median_slope,num_points,n_min,n_max,trimmed,verdict\n";
+  for (const auto& r : rows) {
+    std::string theory = r.theory.text.empty() ? "none" : r.theory.text;
+    for (char& ch : theory) if (ch == ',') ch = ';';
+    out << r.study << "," << r.column << "," << theory << ","
+        << (r.theory.kind == TheoryRate::Kind::kPolynomial ? Num(r.theory.slope) : "nan") << ","
+        << Num(r.fit.ok ? r.fit.mean.slope : NAN) << "," << Num(r.fit.ok ? r.fit.mean.intercept : NAN)
+        << "," << Num(r.fit.ok ? r.fit.mean.std_error : NAN) << "," << Num(r.fit.ci_lower) << ","
+        << Num(r.fit.ci_upper) << "," << Num(r.fit.ok ? r.fit.median.slope : NAN) << ","
+        << r.fit.num_points << "," << Num(r.fit.n_min) << "," << Num(r.fit.n_max) << ","
+        << r.trimmed << "," << ToString(r.verdict) << "\n";
+  }
+}
+
+std::string SlopesText(const std::vector<StudyFacts>& facts, const std::vector<SlopeRow>& rows) {
+  std::ostringstream os;
+  for (const auto& f : facts) {
+    os << "== " << f.study << "\n";
+    for (const auto& line : f.lines) os << "  " << line << "\n";
+    os << "  slopes: OLS of log(mean over replications) on log n, 95% percentile bootstrap CI\n"
+          "  over replications, median-based slope; verdict vs theory (log factors allowed:\n"
+          "  band [1.3 s, 0.85 s], stat_spec §7.7)\n";
+    for (const auto& r : rows)
+      if (r.study == f.study) os << FormatSlopeRow(r) << "\n";
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::vector<PlotOutput> PlotStudy(const std::string& study, const std::vector<SlopeRow>& rows,
+                                  const std::string& dir) {
+  std::map<std::string, PlotSpec> specs;
+  std::map<std::string, int> colour;
+  for (const auto& r : rows) {
+    if (r.study != study || !r.fit.ok) continue;
+    const std::string family = Family(r.column);
+    PlotSpec& spec = specs[family];
+    if (spec.title.empty()) {
+      spec.title = study + ": " + family + " against sample size (log-log)";
+      spec.notes.push_back("squares: mean over replications with 95% bootstrap band; dots: median; "
+                           "solid: OLS fit of log mean; dashed: theory rate");
+      spec.x_label = "sample size n";
+      spec.y_label = family == "parameters" ? "largest error over atoms (per cell type)" : family;
+      spec.log_x = spec.log_y = true;
+      spec.key = "outside right top";
+      spec.width = 1400;
+    }
+    const int c = ++colour[family];
+    const auto& f = r.fit;
+    char label[200];
+    std::snprintf(label, sizeof label, "%s mean", r.column.c_str());
+    spec.series.push_back({label, PlotStyle::kYErrorBars, c, f.used_n, f.used_mean, f.mean_lower, f.mean_upper});
+    std::snprintf(label, sizeof label, "%s median (slope %.3f)", r.column.c_str(), f.median.slope);
+    spec.series.push_back({label, PlotStyle::kPoints, c, f.used_n, f.used_median, {}, {}});
+    std::vector<double> line_x = {f.n_min, f.n_max}, fit_y, theory_y;
+    for (double n : line_x) fit_y.push_back(std::exp(f.mean.intercept + f.mean.slope * std::log(n)));
+    std::snprintf(label, sizeof label, "%s fit: e^%.1f n^%.3f [%.3f, %.3f]", r.column.c_str(),
+                  f.mean.intercept, f.mean.slope, f.ci_lower, f.ci_upper);
+    spec.series.push_back({label, PlotStyle::kLines, c, line_x, fit_y, {}, {}});
+    if (r.theory.kind == TheoryRate::Kind::kPolynomial) {
+      const double centre = 0.5 * (std::log(f.n_min) + std::log(f.n_max));
+      const double y_centre = f.mean.intercept + f.mean.slope * centre;
+      for (double n : line_x) theory_y.push_back(std::exp(y_centre + r.theory.slope * (std::log(n) - centre)));
+      std::snprintf(label, sizeof label, "%s theory %s (%s)", r.column.c_str(), r.theory.text.c_str(),
+                    ToString(r.verdict));
+      spec.series.push_back({label, PlotStyle::kDashedLines, c, line_x, theory_y, {}, {}});
+    }
+  }
+  std::vector<PlotOutput> outputs;
+  for (const auto& [family, spec] : specs)
+    outputs.push_back(WritePlot(spec, (std::filesystem::path(dir) / (study + "_" + family)).string()));
+  return outputs;
+}
+
+std::vector<CellRecord> ReadTimings(const std::string& path) {
+  std::vector<CellRecord> out;
+  if (!std::filesystem::exists(path)) return out;
+  const CsvTable table = ReadCsv(path);
+  for (std::size_t i = 0; i < table.rows.size(); ++i) {
+    CellRecord r;
+    const std::string where = path + ":" + std::to_string(table.line_numbers[i]);
+    r.key.n = static_cast<Index>(ParseFiniteCell(table.rows[i], 0, table.header, where));
+    r.key.replication = static_cast<int>(ParseFiniteCell(table.rows[i], 1, table.header, where));
+    r.seconds = ParseFiniteCell(table.rows[i], 2, table.header, where);
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace moelab

@@ -1,0 +1,159 @@
+#include "moelab/rates/rate_study.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "moelab/rates/study_report.hpp"
+#include "moelab/simulation/presets.hpp"
+#include "support/expect_invalid.hpp"
+#include "support/test_util.hpp"
+
+namespace moelab {
+namespace {
+
+using testing::ThrowsInvalidArgument;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+RateStudyConfig FromPreset(const std::string& name, std::vector<Index> grid, int reps) {
+  const Preset preset = GetPreset(name);
+  RateStudyConfig c;
+  c.name = name;
+  c.truth = preset.truth;
+  c.design = preset.design;
+  c.fitted = ShapeOf(preset.truth);
+  c.fitted.num_experts = preset.fitted_experts;
+  if (c.fitted.gate == GateKind::kTopK) c.fitted.top_k = preset.fitted_top_k;
+  c.sample_sizes = std::move(grid);
+  c.replications = reps;
+  c.base_seed = 2023;
+  return c;
+}
+
+RateStudyRunOptions Quiet(int threads) {
+  RateStudyRunOptions o;
+  o.num_threads = threads;
+  o.progress = CellRunnerOptions::Progress::kOff;
+  return o;
+}
+
+// The end-to-end check of the whole chain (simulate, EM, D1, slope) on the
+// [Demyst] exact-fitted truth. Theory: D1 = O(sqrt(log n / n)), slope -1/2;
+// the published run measured -0.638 (stat_spec §2.6). With 4 grid points over
+// 1.5 decades and 6 replications, the bootstrap standard error of the slope
+// is about 0.06 (the CI half-width of such runs is ~0.1), so [-0.9, -0.25]
+// is a band of about 4 standard errors around -0.5 to -0.64 on each side:
+// it fails a flat, increasing or wildly steep loss, not sampling noise.
+TEST(RateStudyTest, SoftmaxExactD1SlopeIsNearMinusOneHalf) {
+  RateStudyConfig c = FromPreset("softmax-exact", {100, 300, 1000, 3000}, 6);
+  const std::string dir = testing::MakeTempDir("moelab_study_e2e");
+  const RateStudyResult result = RunRateStudy(c, dir, Quiet(2));
+  ASSERT_TRUE(result.run.complete);
+  ASSERT_EQ(result.records.size(), 24u);
+  const auto rows = FitStudySlopes(c.name, c.Setting(), c.ValueColumns(), result.records, {});
+  const SlopeRow* d1 = nullptr;
+  for (const auto& r : rows) if (r.column == "loss_d1") d1 = &r;
+  ASSERT_NE(d1, nullptr);
+  ASSERT_TRUE(d1->fit.ok) << d1->fit.message;
+  EXPECT_LT(d1->fit.mean.slope, 0.0);
+  EXPECT_GT(d1->fit.mean.slope, -0.9);
+  EXPECT_LT(d1->fit.mean.slope, -0.25);
+  EXPECT_EQ(d1->theory.slope, -0.5);
+  for (const auto& r : result.records) EXPECT_EQ(r.status, "converged");
+}
+
+TEST(RateStudyTest, OneAndTwoThreadsAndAResumedRunGiveTheSameCsv) {
+  RateStudyConfig c = FromPreset("softmax-exact", {100, 400}, 3);
+  const std::string base = testing::MakeTempDir("moelab_study_threads");
+  const auto one = RunRateStudy(c, base + "/one", Quiet(1));
+  const auto two = RunRateStudy(c, base + "/two", Quiet(2));
+  const std::string csv = ReadFile(one.run.cells_csv);
+  EXPECT_EQ(csv, ReadFile(two.run.cells_csv));
+  RateStudyRunOptions stop = Quiet(2);
+  stop.stop_after = 2;
+  EXPECT_FALSE(RunRateStudy(c, base + "/resumed", stop).run.complete);
+  const auto resumed = RunRateStudy(c, base + "/resumed", Quiet(2));
+  EXPECT_EQ(resumed.run.resumed, 2);
+  EXPECT_EQ(csv, ReadFile(resumed.run.cells_csv));
+}
+
+TEST(RateStudyTest, CellsAreReproducibleFromTheirSeedAlone) {
+  RateStudyConfig c = FromPreset("softmax-over", {200}, 1);
+  c.num_starts = 2;
+  const CellKey key{200, 0, CellSeed(c.base_seed, 200, 0)};
+  const CellRecord a = RunMoeCell(c, key), b = RunMoeCell(c, key);
+  ASSERT_EQ(a.values.size(), c.ValueColumns().size());
+  for (std::size_t i = 0; i < a.values.size(); ++i) {
+    if (std::isnan(a.values[i])) EXPECT_TRUE(std::isnan(b.values[i]));
+    else EXPECT_EQ(a.values[i], b.values[i]) << c.ValueColumns()[i];
+  }
+  // Over-fitted: D2 and the multi-atom columns exist.
+  const auto columns = c.ValueColumns();
+  EXPECT_EQ(columns[0], "loss_d2");
+  EXPECT_NE(std::find(columns.begin(), columns.end(), "multi_beta1"), columns.end());
+}
+
+TEST(RateStudyTest, FreeParameterCounts) {
+  ModelShape s;  // softmax k = 2, d = 1: gate 2, experts 6
+  EXPECT_EQ(FreeParameterCount(s, false), 8);
+  s.num_experts = 3;
+  EXPECT_EQ(FreeParameterCount(s, false), 4 + 9);
+  s.gate = GateKind::kActivation;  // tanh: no slope translation
+  EXPECT_EQ(FreeParameterCount(s, true), (2 + 3) + 1 + 9);
+}
+
+TEST(RateStudyTest, BadConfigsFailBeforeAnyWork) {
+  const std::string dir = testing::MakeTempDir("moelab_study_bad");
+  RateStudyConfig c = FromPreset("softmax-exact", {}, 2);
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { RunRateStudy(c, dir + "/a", Quiet(1)); }, {"empty"}));
+  c.sample_sizes = {5, 100};  // 8 free parameters
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { RunRateStudy(c, dir + "/a", Quiet(1)); },
+                                    {"n = 5", "8 free parameters"}));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/a"));
+  EXPECT_TRUE(ThrowsInvalidArgument([] { GetPreset("softmax-exactt"); }, {"unknown preset", "softmax-exact"}));
+  EXPECT_TRUE(ThrowsInvalidArgument([] { ParseGateKind("sofmax"); }, {"sofmax"}));
+  EXPECT_TRUE(ThrowsInvalidArgument([] { ParseEstimatorKind("gibbs"); }, {"unknown estimator", "em"}));
+
+  RateStudyConfig topk = FromPreset("topk-exact", {100}, 1);
+  topk.fitted.top_k = 4;  // K-bar > k = 3
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { topk.Validate(); }, {"top_k"}));
+  RateStudyConfig small = FromPreset("topk-exact", {100}, 1);
+  small.fitted.num_experts = 2;
+  small.fitted.top_k = 2;
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { small.Validate(); }, {"k* = 3"}));
+  RateStudyConfig mixed = FromPreset("temperature", {100}, 1);
+  mixed.fitted.gate = GateKind::kSoftmax;
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { mixed.Validate(); }, {"cannot be compared"}));
+  RateStudyConfig reps = FromPreset("softmax-exact", {100}, 0);
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { reps.Validate(); }, {"replications"}));
+
+  // A folder holding a different study (other seed) is refused before any cell runs.
+  RateStudyConfig first = FromPreset("softmax-exact", {100}, 1);
+  RunRateStudy(first, dir + "/b", Quiet(1));
+  const std::string log_before = ReadFile(dir + "/b/cells.log");
+  RateStudyConfig second = first;
+  second.base_seed = 7;
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { RunRateStudy(second, dir + "/b", Quiet(1)); },
+                                    {"holds a different study", "base_seed"}));
+  EXPECT_EQ(ReadFile(dir + "/b/cells.log"), log_before);
+}
+
+TEST(RateStudyTest, TopKOverWithAViolatingKbarIsFlagged) {
+  RateStudyConfig good = FromPreset("topk-over", {100}, 1);
+  EXPECT_TRUE(good.Warnings().empty());
+  RateStudyConfig bad = good;
+  bad.fitted.top_k = 2;
+  ASSERT_FALSE(bad.Warnings().empty());
+  EXPECT_NE(bad.Warnings()[0].find("WARNING"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace moelab
