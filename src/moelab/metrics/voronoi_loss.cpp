@@ -145,38 +145,48 @@ MixingMeasure ShiftSlope(const MixingMeasure& m, const Vector& t1) {
   return out;
 }
 
-// argmin_t sum_i c_i ||v_i + t||^{p_i} (convex): d = 1 by bisection on the
-// right derivative; d > 1 by NLopt Sbplx.
+// argmin_t sum_i c_i |v_i + t|^{p_i} over t in R (convex): bisection on the
+// right derivative c p |v+t|^{p-1} sgn+(v + t) (sgn+(0) = +1 for p = 1, 0 for
+// p > 1), which is non-decreasing; the minimiser lies in [-max v, -min v].
+double MinimiseShift1d(const Eigen::Ref<const Vector>& v, const Vector& c, const Vector& p) {
+  const Index k = v.size();
+  auto right_derivative = [&](double t) {
+    double g = 0.0;
+    for (Index i = 0; i < k; ++i) {
+      if (c[i] == 0.0) continue;
+      const double z = v[i] + t;
+      if (p[i] == 1.0) {
+        g += c[i] * (z >= 0.0 ? 1.0 : -1.0);
+      } else if (z != 0.0) {
+        g += c[i] * p[i] * std::pow(std::abs(z), p[i] - 1.0) * (z > 0.0 ? 1.0 : -1.0);
+      }
+    }
+    return g;
+  };
+  double lo = -v.maxCoeff();
+  double hi = -v.minCoeff();
+  if (right_derivative(lo) >= 0.0) return lo;
+  // Invariant: right derivative < 0 at lo and >= 0 at hi.
+  for (int it = 0; it < 200; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
+    if (right_derivative(mid) < 0.0) lo = mid; else hi = mid;
+  }
+  return hi;
+}
+
+// argmin_t sum_i c_i ||v_i + t||^{p_i} (convex). d = 1, or the L1 norm with
+// every p_i = 1 (separable by coordinate): exact bisection per coordinate.
+// Otherwise NLopt Sbplx from `start`, keeping the best point evaluated.
 Vector MinimiseSlopeShift(const Matrix& v, const Vector& c, const Vector& p, VoronoiNorm norm,
                           const Vector& start) {
   const Index k = v.rows();
   const Index d = v.cols();
-  if (d == 1) {
-    // Right derivative of c |v + t|^p: c p |v+t|^{p-1} sgn+(v + t), sgn+(0) = +1 for
-    // p = 1 and 0 for p > 1. It is non-decreasing in t (convexity).
-    auto right_derivative = [&](double t) {
-      double g = 0.0;
-      for (Index i = 0; i < k; ++i) {
-        if (c[i] == 0.0) continue;
-        const double z = v(i, 0) + t;
-        if (p[i] == 1.0) {
-          g += c[i] * (z >= 0.0 ? 1.0 : -1.0);
-        } else {
-          g += c[i] * p[i] * std::pow(std::abs(z), p[i] - 1.0) * (z > 0.0 ? 1.0 : (z < 0.0 ? -1.0 : 0.0));
-        }
-      }
-      return g;
-    };
-    double lo = -v.col(0).maxCoeff();
-    double hi = -v.col(0).minCoeff();
-    if (right_derivative(lo) >= 0.0) return Vector::Constant(1, lo);
-    // Invariant: right derivative < 0 at lo and >= 0 at hi.
-    for (int it = 0; it < 200 && hi - lo > 0.0; ++it) {
-      const double mid = 0.5 * (lo + hi);
-      if (mid <= lo || mid >= hi) break;
-      if (right_derivative(mid) < 0.0) lo = mid; else hi = mid;
-    }
-    return Vector::Constant(1, hi);
+  const bool separable = d == 1 || (norm == VoronoiNorm::kL1 && (p.array() == 1.0).all());
+  if (separable) {
+    Vector t(d);
+    for (Index u = 0; u < d; ++u) t[u] = MinimiseShift1d(v.col(u), c, p);
+    return t;
   }
   auto objective = [&](const Vector& t) {
     double f = 0.0;
