@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -57,7 +58,8 @@ Dataset ReadDatasetCsv(const std::string& path) {
     data.y[r] = ParseFiniteCell(row, d, table.header, where(line));
     if (has_labels) {
       const double z = ParseFiniteCell(row, d + 1, table.header, where(line));
-      if (z < 0 || z != std::floor(z)) {
+      // Also bounds z to int: a larger value would wrap when cast.
+      if (z < 0 || z != std::floor(z) || z > std::numeric_limits<int>::max()) {
         throw std::invalid_argument(where(line) + ", column 'z': label must be a non-negative integer");
       }
       labels[r] = static_cast<int>(z);

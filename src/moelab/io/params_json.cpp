@@ -1,6 +1,7 @@
 #include "moelab/io/params_json.hpp"
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -25,6 +26,29 @@ const json& Field(const json& object, const std::string& key, const std::string&
     throw std::invalid_argument("missing field '" + where + key + "'");
   }
   return object.at(key);
+}
+
+// Typed scalar fields: a wrong JSON type names the field (nlohmann's own
+// type_error does not say which field it was).
+std::string StringField(const json& object, const std::string& key, const std::string& where) {
+  const json& j = Field(object, key, where);
+  if (!j.is_string()) throw std::invalid_argument("field '" + where + key + "' must be a string");
+  return j.get<std::string>();
+}
+
+double NumberField(const json& object, const std::string& key, const std::string& where) {
+  const json& j = Field(object, key, where);
+  if (!j.is_number()) throw std::invalid_argument("field '" + where + key + "' must be a number");
+  return j.get<double>();
+}
+
+int IntegerField(const json& object, const std::string& key, const std::string& where) {
+  const json& j = Field(object, key, where);
+  if (!j.is_number_integer() || j.get<long long>() < std::numeric_limits<int>::min() ||
+      j.get<long long>() > std::numeric_limits<int>::max()) {
+    throw std::invalid_argument("field '" + where + key + "' must be an integer");
+  }
+  return j.get<int>();
 }
 
 Vector JsonToVector(const json& j, const std::string& where) {
@@ -87,13 +111,13 @@ MoeParams ParamsFromJson(const std::string& text, const std::string& source) {
     const json& gate = Field(root, "gate", "");
     const json& experts = Field(root, "experts", "");
     MoeParams params;
-    params.gate.kind = ParseGateKind(Field(gate, "kind", "gate.").get<std::string>());
+    params.gate.kind = ParseGateKind(StringField(gate, "kind", "gate."));
     params.gate.bias = JsonToVector(Field(gate, "bias", "gate."), "gate.bias");
     params.gate.slope = JsonToMatrix(Field(gate, "slope", "gate."), "gate.slope");
-    if (gate.contains("temperature")) params.gate.temperature = gate.at("temperature").get<double>();
-    if (gate.contains("top_k")) params.gate.top_k = gate.at("top_k").get<int>();
-    if (gate.contains("ranking")) params.gate.ranking = ParseTopKRanking(gate.at("ranking").get<std::string>());
-    if (gate.contains("activation")) params.gate.activation = ParseActivation(gate.at("activation").get<std::string>());
+    if (gate.contains("temperature")) params.gate.temperature = NumberField(gate, "temperature", "gate.");
+    if (gate.contains("top_k")) params.gate.top_k = IntegerField(gate, "top_k", "gate.");
+    if (gate.contains("ranking")) params.gate.ranking = ParseTopKRanking(StringField(gate, "ranking", "gate."));
+    if (gate.contains("activation")) params.gate.activation = ParseActivation(StringField(gate, "activation", "gate."));
     params.experts.intercept = JsonToVector(Field(experts, "intercept", "experts."), "experts.intercept");
     params.experts.slope = JsonToMatrix(Field(experts, "slope", "experts."), "experts.slope");
     params.experts.variance = JsonToVector(Field(experts, "variance", "experts."), "experts.variance");
