@@ -1,0 +1,417 @@
+// load-balance: the load-balancing lab (issue 6). Runs a set of balancing
+// policies on the same token stream (same seeds) and writes, into --out:
+//   config.json       the resolved flags
+//   steps.csv         one row per (policy, step), written as the run goes
+//   loads.csv         expert loads / L every --loads-every steps (heat-map data)
+//   summary.csv/.txt  final MaxVio, ALF-LB dual regret (moelab definition) at
+//                     T, 2T, 4T (4T = steps), doubling ratio rho, growth
+//                     exponents, run time
+//   maxvio.png, regret.png, heatmap_<policy>.png  with their .gp and .dat
+// See docs/load_balancing.md for the definitions.
+#include <gnuplot-iostream.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "moelab/io/gnuplot_plot.hpp"
+#include "moelab/routing/load_balance_run.hpp"
+
+namespace fs = std::filesystem;
+using namespace moelab;
+
+namespace {
+
+struct Policy {
+  std::string name;
+  BalancerOptions options;
+};
+
+// name[@value]; value overrides the policy's rate / constant / coefficient.
+Policy ParsePolicy(const std::string& spec, double alf_rate, double inv_c0, double isqrt_c0,
+                   double sign_inv_c0, double aux_coeff, double aux_lr) {
+  const auto at = spec.find('@');
+  const std::string name = spec.substr(0, at);
+  const bool has_value = at != std::string::npos;
+  const double value = has_value ? std::stod(spec.substr(at + 1)) : 0.0;
+  Policy p{spec, {}};
+  BalancerOptions& b = p.options;
+  auto dual = [&](DualUpdate u, StepSchedule s, double rate) {
+    b.kind = BalancerKind::kDualSubgradient;
+    b.update = u;
+    b.schedule = s;
+    b.rate = has_value ? value : rate;
+  };
+  if (name == "none") {
+  } else if (name == "alf-const") {
+    dual(DualUpdate::kSign, StepSchedule::kConstant, alf_rate);
+  } else if (name == "alf-const-micro") {
+    dual(DualUpdate::kSign, StepSchedule::kConstant, alf_rate);
+    b.per_microbatch = true;
+  } else if (name == "alf-lin-const") {
+    dual(DualUpdate::kLinear, StepSchedule::kConstant, alf_rate);
+  } else if (name == "alf-inv") {
+    dual(DualUpdate::kLinear, StepSchedule::kInverse, inv_c0);
+  } else if (name == "alf-isqrt") {
+    dual(DualUpdate::kLinear, StepSchedule::kInverseSqrt, isqrt_c0);
+  } else if (name == "alf-sign-inv") {
+    dual(DualUpdate::kSign, StepSchedule::kInverse, sign_inv_c0);
+  } else if (name == "alf-sign-isqrt") {
+    dual(DualUpdate::kSign, StepSchedule::kInverseSqrt, sign_inv_c0);
+  } else if (name == "aux-micro" || name == "aux-seq" || name == "aux-global") {
+    b.kind = BalancerKind::kAuxLoss;
+    b.level = name == "aux-micro" ? CountingLevel::kMicroBatch
+              : name == "aux-seq" ? CountingLevel::kSequence
+                                  : CountingLevel::kGlobal;
+    b.aux_coeff = has_value ? value : aux_coeff;
+    b.aux_learning_rate = aux_lr;
+  } else {
+    throw std::invalid_argument("unknown policy '" + name +
+                                "' (valid: none, alf-const, alf-const-micro, alf-lin-const, alf-inv, "
+                                "alf-isqrt, alf-sign-inv, alf-sign-isqrt, aux-micro, aux-seq, aux-global; "
+                                "append @value to set the rate/constant/coefficient)");
+  }
+  b.Validate();
+  return p;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string Cell(double v) {
+  if (std::isnan(v)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+bool GnuplotOnPath() {
+  const char* path = std::getenv("PATH");
+  if (path == nullptr) return false;
+  std::stringstream ss(path);
+  std::string dir;
+  while (std::getline(ss, dir, ':'))
+    if (!dir.empty() && ::access((fs::path(dir) / "gnuplot").c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+// Expert x step heat-map of load / L, drawn with gnuplot-iostream when gnuplot
+// is installed; the .dat and .gp are always written so the plot can be redrawn.
+std::string WriteHeatmap(const fs::path& dir, const std::string& policy,
+                         const std::vector<Index>& steps, const std::vector<Vector>& loads) {
+  std::string stem = "heatmap_" + policy;
+  for (char& c : stem)
+    if (c == '@' || c == '/') c = '_';
+  {
+    std::ofstream dat(dir / (stem + ".dat"));
+    dat << "# step expert load/L\n";
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const double L = loads[i].mean();
+      for (Index j = 0; j < loads[i].size(); ++j)
+        dat << steps[i] << ' ' << j << ' ' << (L > 0 ? loads[i][j] / L : 0.0) << '\n';
+      dat << '\n';
+    }
+  }
+  {
+    std::ofstream gp(dir / (stem + ".gp"));
+    gp << "# Redraw with: gnuplot " << stem << ".gp  (in this folder)\n"
+       << "set terminal pngcairo size 1100,650 noenhanced\n"
+       << "set output '" << stem << ".png'\n"
+       << "set title 'expert load / L over time: " << policy << "'\n"
+       << "set xlabel 'step'\nset ylabel 'expert'\nset cblabel 'load / L'\n"
+       << "set view map\nset cbrange [0:2]\nset palette defined (0 'blue', 1 'white', 2 'red')\n"
+       << "plot '" << stem << ".dat' using 1:2:3 with image notitle\n";
+  }
+  if (!GnuplotOnPath()) return "gnuplot not found; wrote " + stem + ".gp and .dat";
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    Gnuplot gnuplot("cd '" + fs::absolute(dir).string() + "' && gnuplot 2>/dev/null");
+    gnuplot << "load '" << stem << ".gp'\n";
+  } catch (const std::exception& e) {
+    return std::string("gnuplot failed: ") + e.what();
+  }
+  return "";
+}
+
+// Least-squares slope of log R_t on log t over log-spaced t in [from, to].
+double GrowthExponent(const std::vector<double>& R, Index from, Index to) {
+  std::vector<double> x, y;
+  for (int i = 0; i <= 40; ++i) {
+    const Index t = static_cast<Index>(std::round(from * std::pow(double(to) / from, i / 40.0)));
+    if (t < 1 || t > static_cast<Index>(R.size()) || !(R[t - 1] > 0)) continue;
+    x.push_back(std::log(double(t)));
+    y.push_back(std::log(R[t - 1]));
+  }
+  if (x.size() < 3) return std::nan("");
+  double mx = 0, my = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) mx += x[i], my += y[i];
+  mx /= x.size();
+  my /= x.size();
+  double sxy = 0, sxx = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx);
+  return sxy / sxx;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return cli::RunMain([&] {
+    long long experts = 8, top_k = 2, batch = 128, microbatches = 1, sequence_length = 0, steps = 8000;
+    long long dim = 4, pool = 0, domains = 1, groups = 1, group_topk = 1, max_k = 0, null_experts = 0;
+    long long shared = 0, eval_tokens = 4096, eval_every = 10, held_out = 8192, regret_every = 1;
+    long long loads_every = 0, num_devices = 0;
+    std::uint64_t seed = 1;
+    double gumbel = 0.0, offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
+    double top_p = 0.5, alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0;
+    double aux_coeff = 1e-2, aux_lr = 1.0;
+    bool domain_per_microbatch = false, quick = false;
+    std::string score = "sigmoid", router = "topk", design = "normal", regret = "auto", out_dir;
+    std::string policies = "none,alf-const,alf-inv,alf-isqrt,alf-sign-inv,aux-global";
+    cli::CommandLine cl("load-balance",
+                        "Load-balancing lab: run balancing policies on one token stream and write per-step "
+                        "CSV, a summary (MaxVio, ALF-LB dual regret (moelab definition), doubling ratio) "
+                        "and plots. See docs/load_balancing.md.");
+    cl.AddString("policies", &policies,
+                 "comma list: none, alf-const, alf-const-micro, alf-lin-const, alf-inv, alf-isqrt, "
+                 "alf-sign-inv, alf-sign-isqrt, aux-micro, aux-seq, aux-global; name@value sets its "
+                 "rate / constant / coefficient");
+    cl.AddInt("experts", &experts, "scored experts E (routed + null)");
+    cl.AddInt("top-k", &top_k, "K experts per token");
+    cl.AddInt("batch", &batch, "tokens per step B");
+    cl.AddInt("microbatches", &microbatches, "micro-batches per step (must divide B)");
+    cl.AddInt("sequence-length", &sequence_length, "tokens per sequence (0 = one per micro-batch)");
+    cl.AddInt("steps", &steps, "steps 4T (regret is reported at T, 2T, 4T)");
+    cl.AddUint64("seed", &seed, "seed of the stream (every policy sees the same tokens)");
+    cl.AddString("score", &score, "score function: softmax, sigmoid, sqrt-softplus, logit");
+    cl.AddDouble("gumbel", &gumbel, "scale of Gumbel noise added to the scores (0 = none)");
+    cl.AddString("design", &design, "covariate design: normal, uniform");
+    cl.AddInt("dim", &dim, "covariate dimension q");
+    cl.AddInt("pool", &pool, "draw covariates from a fixed pool of this size (0 = fresh draws)");
+    cl.AddDouble("offset-scale", &offset_scale, "gate intercepts linearly spaced on [-s, s]");
+    cl.AddDouble("slope-scale", &slope_scale, "sd of the gate slopes");
+    cl.AddInt("domains", &domains, "number of covariate domains");
+    cl.AddDouble("domain-spread", &domain_spread, "sd of the domain means");
+    cl.AddBool("domain-per-microbatch", &domain_per_microbatch, "one domain per micro-batch (Demons)");
+    cl.AddDouble("drift", &drift, "covariate mean drift per step (disables regret)");
+    cl.AddString("router", &router, "topk, grouped-topk, group-limited-topk, top-p");
+    cl.AddInt("groups", &groups, "expert groups (grouped / group-limited)");
+    cl.AddInt("group-topk", &group_topk, "groups kept per token (group-limited)");
+    cl.AddDouble("top-p", &top_p, "threshold p in (0, 1] (top-p)");
+    cl.AddInt("max-k", &max_k, "top-p cap (0 = E)");
+    cl.AddInt("null-experts", &null_experts, "null experts among the scored experts (AdaMoE)");
+    cl.AddInt("shared-experts", &shared, "always-on shared experts (counted apart)");
+    cl.AddInt("devices", &num_devices, "device groups for the imbalance score IS (0 = --groups)");
+    cl.AddDouble("alf-rate", &alf_rate, "u of alf-const / alf-const-micro / alf-lin-const");
+    cl.AddDouble("inv-c0", &inv_c0, "c0 of alf-inv, eta_t = c0/t (0 = 1/mu_sc if known, else E/(B K))");
+    cl.AddDouble("isqrt-c0", &isqrt_c0, "c0 of alf-isqrt, eta_t = c0/sqrt(t) (0 = the alf-inv c0)");
+    cl.AddDouble("sign-inv-c0", &sign_inv_c0, "c0 of alf-sign-inv / -isqrt (0 = 100 alf-rate)");
+    cl.AddDouble("aux-coeff", &aux_coeff, "aux-loss coefficient");
+    cl.AddDouble("aux-lr", &aux_lr, "learning rate of the logit offsets (aux arms)");
+    cl.AddInt("eval-tokens", &eval_tokens, "held-out tokens for MaxVio_global (0 = off)");
+    cl.AddInt("eval-every", &eval_every, "steps between MaxVio_global evaluations");
+    cl.AddString("regret", &regret, "regret reference: auto, none, gumbel-exact, pool-lp, held-out-lp");
+    cl.AddInt("held-out", &held_out, "held-out tokens for the held-out-lp reference");
+    cl.AddInt("regret-every", &regret_every, "evaluate F(p_t) every this many steps");
+    cl.AddInt("loads-every", &loads_every, "steps between heat-map load rows (0 = steps/400)");
+    cl.AddString("out", &out_dir, "output folder (required)");
+    cl.AddBool("quick", &quick, "small smoke run: steps = min(steps, 800), eval-tokens <= 1024");
+    if (!cl.Parse(argc, argv)) return 0;
+    if (out_dir.empty()) throw std::invalid_argument("--out is required");
+    if (quick) {
+      steps = std::min(steps, 800LL);
+      eval_tokens = std::min(eval_tokens, 1024LL);
+      held_out = std::min(held_out, 2048LL);
+    }
+
+    LoadBalanceOptions o;
+    o.stream.num_experts = experts;
+    o.stream.design = CovariateDesign{ParseDesignKind(design), dim, -1.0, 1.0};
+    o.stream.score_function = ParseScoreFunction(score);
+    o.stream.gumbel_scale = gumbel;
+    o.stream.pool_size = pool;
+    o.stream.offset_scale = offset_scale;
+    o.stream.slope_scale = slope_scale;
+    o.stream.batch_size = batch;
+    o.stream.num_microbatches = microbatches;
+    o.stream.sequence_length = sequence_length;
+    o.stream.num_domains = domains;
+    o.stream.domain_spread = domain_spread;
+    o.stream.domain_per_microbatch = domain_per_microbatch;
+    o.stream.drift_per_step = drift;
+    o.router.kind = ParseRouterKind(router);
+    o.router.top_k = static_cast<int>(top_k);
+    o.router.num_groups = static_cast<int>(groups);
+    o.router.group_topk = static_cast<int>(group_topk);
+    o.router.top_p = top_p;
+    o.router.max_k = static_cast<int>(max_k);
+    o.router.num_null_experts = static_cast<int>(null_experts);
+    o.router.num_shared_experts = static_cast<int>(shared);
+    o.num_steps = steps;
+    o.seed = seed;
+    o.eval_tokens = eval_tokens;
+    o.eval_every = eval_every;
+    o.num_devices = num_devices;
+    o.regret.kind = ParseRegretReferenceKind(regret);
+    o.regret.held_out_tokens = held_out;
+    o.regret.every = regret_every;
+    o.Validate();
+
+    const fs::path dir(out_dir);
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.json") << cl.ResolvedJson() << "\n";
+
+    const auto setup_start = std::chrono::steady_clock::now();
+    const LoadBalanceSetup setup(o);
+    const double setup_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();
+    const RegretReference& ref = setup.regret;
+    if (inv_c0 == 0.0) inv_c0 = ref.strong_convexity > 0 ? 1.0 / ref.strong_convexity : double(experts) / (batch * top_k);
+    if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
+    if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
+    std::vector<Policy> arms;
+    for (const auto& spec : SplitList(policies))
+      arms.push_back(ParsePolicy(spec, alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr));
+    if (arms.empty()) throw std::invalid_argument("--policies is empty");
+    std::printf("load-balance: E = %lld, K = %lld, B = %lld, T = %lld steps, router %s, score %s\n", experts,
+                top_k, batch, steps, router.c_str(), score.c_str());
+    std::printf("ALF-LB dual regret (moelab definition): %s [%s, setup %.1f s]\n", ref.description.c_str(),
+                ToString(ref.kind), setup_seconds);
+
+    const Index every = loads_every > 0 ? loads_every : std::max<Index>(1, steps / 400);
+    std::ofstream csv(dir / "steps.csv");
+    csv << "policy,step,maxvio_batch,maxvio_micro,maxvio_global,minvio,cv,idle,imbalance,dual,"
+           "regret_increment,cumulative_regret,bias_distance,real_per_token,shared_load,aux_loss\n";
+    std::ofstream loads_csv(dir / "loads.csv");
+    loads_csv << "policy,step";
+    for (Index j = 0; j < experts - null_experts; ++j) loads_csv << ",c" << j;
+    loads_csv << "\n";
+    const bool tty = ::isatty(STDERR_FILENO);
+    std::vector<LoadBalanceResult> results;
+    std::vector<std::vector<Index>> heat_steps(arms.size());
+    std::vector<std::vector<Vector>> heat_loads(arms.size());
+    for (std::size_t a = 0; a < arms.size(); ++a) {
+      const Policy& arm = arms[a];
+      const auto observer = [&](const StepRecord& r) {
+        csv << arm.name << ',' << r.step << ',' << Cell(r.maxvio_batch) << ',' << Cell(r.maxvio_micro) << ','
+            << Cell(r.maxvio_global) << ',' << Cell(r.minvio) << ',' << Cell(r.cv) << ',' << r.idle << ','
+            << Cell(r.imbalance) << ',' << Cell(r.dual) << ',' << Cell(r.regret_increment) << ','
+            << Cell(r.cumulative_regret) << ',' << Cell(r.bias_distance) << ',' << Cell(r.real_per_token)
+            << ',' << Cell(r.shared_load) << ',' << Cell(r.aux_loss) << '\n';
+        if (r.step % every == 0) {
+          loads_csv << arm.name << ',' << r.step;
+          for (Index j = 0; j < r.loads.size(); ++j) loads_csv << ',' << r.loads[j];
+          loads_csv << '\n';
+          heat_steps[a].push_back(r.step);
+          heat_loads[a].push_back(r.loads);
+        }
+        if (tty && (r.step + 1) % 500 == 0) {
+          std::fprintf(stderr, "\r  %-18s step %lld / %lld  MaxVio %.3f", arm.name.c_str(),
+                       static_cast<long long>(r.step + 1), steps, r.maxvio_batch);
+        }
+        if ((r.step + 1) % 1000 == 0) csv.flush();
+      };
+      results.push_back(RunLoadBalance(setup, arm.options, arm.name, observer));
+      if (tty) std::fprintf(stderr, "\r%80s\r", "");
+      csv.flush();
+      loads_csv.flush();
+    }
+
+    // Summary.
+    const Index T = steps / 4;
+    std::ofstream summary_csv(dir / "summary.csv");
+    summary_csv << "policy,final_maxvio_batch,final_maxvio_global,R_T,R_2T,R_4T,T,rho,alpha_from_rho,"
+                   "alpha_fit,R_over_T,seconds\n";
+    std::ostringstream text;
+    text << "ALF-LB dual regret (moelab definition), reference: " << ref.description << "\n";
+    text << "T = " << T << " (4T = " << steps << " steps). rho = [R(4T)-R(2T)]/[R(2T)-R(T)]: 1 log, 1.41 sqrt, 2 linear.\n";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-18s %10s %10s %12s %12s %12s %7s %7s %7s %8s\n", "policy", "MaxVio_b",
+                  "MaxVio_g", "R(T)", "R(2T)", "R(4T)", "rho", "a=lg2r", "a_fit", "sec");
+    text << line;
+    for (const auto& r : results) {
+      double rt = std::nan(""), r2 = rt, r4 = rt, rho = rt, alpha = rt, fit = rt;
+      if (!r.cumulative_regret.empty() && T >= 1) {
+        rt = r.cumulative_regret[T - 1];
+        r2 = r.cumulative_regret[2 * T - 1];
+        r4 = r.cumulative_regret[4 * T - 1];
+        rho = DoublingRatio(rt, r2, r4);
+        alpha = rho > 0 ? std::log2(rho) : std::nan("");
+        fit = GrowthExponent(r.cumulative_regret, T, 4 * T);
+      }
+      summary_csv << r.policy << ',' << Cell(r.final_maxvio_batch) << ',' << Cell(r.final_maxvio_global) << ','
+                  << Cell(rt) << ',' << Cell(r2) << ',' << Cell(r4) << ',' << T << ',' << Cell(rho) << ','
+                  << Cell(alpha) << ',' << Cell(fit) << ',' << Cell(r4 / (4.0 * T)) << ',' << Cell(r.seconds)
+                  << '\n';
+      std::snprintf(line, sizeof line, "%-18s %10.4f %10.4f %12.4g %12.4g %12.4g %7.3f %7.3f %7.3f %8.1f\n",
+                    r.policy.c_str(), r.final_maxvio_batch, r.final_maxvio_global, rt, r2, r4, rho, alpha, fit,
+                    r.seconds);
+      text << line;
+    }
+    std::ofstream(dir / "summary.txt") << text.str();
+    std::cout << text.str();
+
+    // Plots: MaxVio (block means over steps/200 steps) and cumulative regret.
+    const Index block = std::max<Index>(1, steps / 200);
+    PlotSpec maxvio;
+    maxvio.title = "MaxVio_batch (block means of " + std::to_string(block) + " steps)";
+    maxvio.x_label = "step";
+    maxvio.y_label = "MaxVio_batch";
+    maxvio.log_x = true;
+    PlotSpec regret_plot;
+    regret_plot.title = "ALF-LB dual regret (moelab definition)";
+    regret_plot.x_label = "step T (log scale)";
+    regret_plot.y_label = "cumulative regret R_T";
+    regret_plot.log_x = true;
+    regret_plot.key = "top left";
+    regret_plot.notes = {"a straight line on this axis = log T regret"};
+    int color = 1;
+    for (const auto& r : results) {
+      PlotSeries s{r.policy, PlotStyle::kLines, color, {}, {}, {}, {}};
+      for (Index b = 0; b + block <= r.steps; b += block) {
+        double sum = 0;
+        for (Index t = b; t < b + block; ++t) sum += r.maxvio_batch[t];
+        s.x.push_back(b + 0.5 * block + 1);
+        s.y.push_back(sum / block);
+      }
+      maxvio.series.push_back(s);
+      if (!r.cumulative_regret.empty()) {
+        PlotSeries g{r.policy, PlotStyle::kLines, color, {}, {}, {}, {}};
+        for (int i = 0; i <= 300; ++i) {
+          const Index t = static_cast<Index>(std::round(std::pow(double(r.steps), i / 300.0)));
+          if (!g.x.empty() && g.x.back() == t) continue;
+          g.x.push_back(t);
+          g.y.push_back(r.cumulative_regret[t - 1]);
+        }
+        regret_plot.series.push_back(g);
+      }
+      color = color % 8 + 1;
+    }
+    for (const auto& p : {WritePlot(maxvio, (dir / "maxvio").string()),
+                          regret_plot.series.empty() ? PlotOutput{} : WritePlot(regret_plot, (dir / "regret").string())}) {
+      if (!p.script.empty() && !p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
+    }
+    for (std::size_t a = 0; a < arms.size(); ++a) {
+      const std::string msg = WriteHeatmap(dir, arms[a].name, heat_steps[a], heat_loads[a]);
+      if (!msg.empty()) std::fprintf(stderr, "warning: %s\n", msg.c_str());
+    }
+    std::printf("wrote %s/{config.json, steps.csv, loads.csv, summary.csv, summary.txt, *.png}\n",
+                out_dir.c_str());
+    return 0;
+  });
+}
