@@ -45,10 +45,13 @@ Matrix SelectionSupportPoints(const CovariateDesign& design, Index num_points, R
                                                " must be >= 1");
   }
   if (design.dim > 1) return DrawCovariates(design, num_points, rng);
-  Matrix X(num_points, 1);
+  // An odd count would put the middle midpoint on the median (x = 0 for the
+  // symmetric designs, where slope-only ranking ties): use an even count.
+  const Index m = num_points + (num_points % 2);
+  Matrix X(m, 1);
   const boost::math::normal_distribution<double> standard;
-  for (Index i = 0; i < num_points; ++i) {
-    const double p = (static_cast<double>(i) + 0.5) / static_cast<double>(num_points);
+  for (Index i = 0; i < m; ++i) {
+    const double p = (static_cast<double>(i) + 0.5) / static_cast<double>(m);
     X(i, 0) = design.kind == DesignKind::kNormal
                   ? boost::math::quantile(standard, p)
                   : design.lower + p * (design.upper - design.lower);

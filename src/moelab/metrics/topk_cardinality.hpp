@@ -14,9 +14,10 @@
 // Regions of positive mass are found on support points of the covariate law:
 // for d = 1, the midpoints of `num_points` equal-probability bins (the
 // uniform / grid designs' support on a midpoint grid, the normal design through
-// its quantile function), so no point falls on the measure-zero tie x = 0 of
-// slope-only ranking; a region narrower than one bin (mass < 1/num_points) can
-// be missed. For d > 1 the points are drawn from the design with the caller's
+// its quantile function); an odd count is raised by one so that no point falls
+// on the median, which for the symmetric designs is the measure-zero tie x = 0
+// of slope-only ranking. A region narrower than one bin (mass < 1/num_points)
+// can be missed. For d > 1 the points are drawn from the design with the caller's
 // Rng (Monte Carlo: a region of mass q is missed with probability
 // (1 - q)^num_points).
 //
