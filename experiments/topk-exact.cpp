@@ -3,7 +3,7 @@
 // selection region has positive mass (§7.3); fitted with k = 3, K = 2 by EM
 // from near-truth starts. Theory: D1, weights and every parameter at the
 // parametric n^-1/2 (up to log factors). Default grid: 12 log-spaced n in
-// [2e2, 1e5], 40 reps. --quick: 7 n in [200, 1e4], 8 reps.
+// [2e2, 1e5], 40 reps. --quick: 8 n in [200, 1e4], 20 reps.
 #include "common/study_cli.hpp"
 
 int main(int argc, char** argv) {
@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
                                  "per-parameter rates against n (theory -1/2).");
     moelab::cli::RegisterStudyFlags(&cli, &flags);
     if (!cli.Parse(argc, argv)) return 0;
-    moelab::cli::ApplyQuick(cli, {200, 10000, 7, 8, 1}, &flags);
+    moelab::cli::ApplyQuick(cli, {200, 10000, 8, 20, 1}, &flags);
     return moelab::cli::RunStudies(cli, flags, {moelab::cli::BuildStudy(flags, "topk-exact")});
   });
 }
