@@ -134,7 +134,10 @@ double DistanceAt(DensityDistanceKind kind, const Mixture& p, const Mixture& q,
   std::vector<double> breaks{lo, hi};
   for (const Mixture* m : {&p, &q}) {
     for (const Component& c : m->components()) {
-      for (double y : {c.mean - 3.0 * c.sd, c.mean, c.mean + 3.0 * c.sd}) {
+      // Tails beyond 3 sd over a long gap to the next component would
+      // otherwise sit at the ends of one wide piece, between the rule's nodes.
+      for (double z : {-10.0, -6.0, -3.0, 0.0, 3.0, 6.0, 10.0}) {
+        const double y = c.mean + z * c.sd;
         if (y > lo && y < hi) breaks.push_back(y);
       }
     }

@@ -12,9 +12,10 @@
 // total error is below max(y_absolute_tolerance, y_relative_tolerance * value)
 // or y_max_intervals pieces exist). The range is
 // [min mean - R sd_max, max mean + R sd_max] with R = y_range_sds = 10
-// (the mass outside is below 1e-23), pre-split at every component mean and
-// mean +- 3 sd of both models, so narrow, well-separated components are never
-// stepped over (Gauss-Hermite would be, §7.5). Densities are evaluated in log
+// (the mass outside is below 1e-23), pre-split at every component's mean and
+// mean +- 3, 6, 10 sd for both models, so narrow, well-separated components
+// and their tails are never stepped over by a wide piece (Gauss-Hermite would
+// be, §7.5). Densities are evaluated in log
 // space (log-sum-exp over the selected components) and sqrt(p) =
 // exp(log p / 2). Hellinger integrates (sqrt p - sqrt q)^2 directly rather
 // than 1 - int sqrt(p q): near the truth h^2 ~ 1e-6 and 1 - BC would lose six
