@@ -143,7 +143,13 @@ double DistanceAt(DensityDistanceKind kind, const Mixture& p, const Mixture& q,
     }
   }
   std::sort(breaks.begin(), breaks.end());
-  const double min_width = 1e-12 * (hi - lo);
+  // Break points closer than half the smallest sd add pieces without adding
+  // resolution (a fit near the truth doubles every point): merge them.
+  double sd_min = sd_max;
+  for (const Mixture* m : {&p, &q}) {
+    for (const Component& c : m->components()) sd_min = std::min(sd_min, c.sd);
+  }
+  const double min_width = std::max(1e-12 * (hi - lo), 0.5 * sd_min);
   std::vector<double> unique{breaks.front()};
   for (std::size_t t = 1; t < breaks.size(); ++t) {
     if (breaks[t] - unique.back() > min_width) unique.push_back(breaks[t]);
