@@ -17,3 +17,12 @@ output=$("$consumer_build/moelab_consumer")
 echo "$output"
 # The consumer prints "loss <value>" and "status ok" when the fit is usable.
 echo "$output" | grep -q '^status ok$'
+# The README's quick-start shows this very program.
+python3 - "$source_dir" <<'PY'
+import sys
+root = sys.argv[1]
+example = open(f"{root}/tests/package/consumer/main.cpp").read()
+readme = open(f"{root}/README.md").read()
+if "```cpp\n" + example + "```" not in readme:
+    sys.exit("README.md's quick-start differs from tests/package/consumer/main.cpp")
+PY
