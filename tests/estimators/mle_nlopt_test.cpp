@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "moelab/core/rng.hpp"
+#include "moelab/estimators/em.hpp"
+#include "moelab/estimators/initialization.hpp"
+#include "moelab/model/model_shape.hpp"
 #include "moelab/model/gaussian_moe.hpp"
 #include "moelab/simulation/presets.hpp"
 #include "moelab/simulation/simulate.hpp"
@@ -82,6 +85,84 @@ TEST(FitMleNloptTest, OneExpertEqualsOlsAndTheMleResidualVariance) {
               1e-10 * std::abs(fit.log_likelihood));
   EXPECT_EQ(fit.objective, -fit.log_likelihood);
   EXPECT_EQ(fit.estimator, "mle-nlopt");
+}
+
+// The preset's data at n and the [Demyst] near-truth start of its fitted shape.
+struct PresetProblem {
+  Dataset data;
+  MoeParams init;
+};
+
+PresetProblem NearTruthProblem(const std::string& name, Index n) {
+  const Preset preset = GetPreset(name);
+  Rng rng(DeriveSeed(77, static_cast<std::uint64_t>(n), 0));
+  PresetProblem problem;
+  problem.data = Simulate(preset.truth, preset.design, n, rng);
+  ModelShape shape = ShapeOf(preset.truth);
+  shape.num_experts = preset.fitted_experts;
+  if (preset.fitted_top_k > 0) shape.top_k = preset.fitted_top_k;
+  problem.init = InitNearTruth(preset.truth, shape, n, rng);
+  return problem;
+}
+
+double RelativeGap(double a, double b) { return std::abs(a - b) / std::abs(b); }
+
+TEST(FitMleNloptTest, AgreesWithEmOnTheExactlySpecifiedPresets) {
+  // n = 20000 as the issue asks. EM runs to a relative change of 1e-10 so
+  // that the comparison is about where the two methods end, not about EM's
+  // 1e-6 stopping rule (which may stop up to rho/(1-rho) * 1e-6 short of the
+  // optimum at linear rate rho). Both then sit at the same local maximum; the
+  // remaining differences are the optimisers' tolerances (~1e-12 relative in
+  // practice), so 1e-6 relative leaves a wide margin while two different
+  // stationary points, or a wrong gradient, differ by far more.
+  for (const std::string name : {"softmax-exact", "topk-exact", "temperature", "activation"}) {
+    SCOPED_TRACE(name);
+    const PresetProblem problem = NearTruthProblem(name, 20000);
+    EmOptions em_options;
+    em_options.relative_tolerance = 1e-10;
+    const FitResult em = FitEm(problem.data, problem.init, em_options);
+    const FitResult mle = FitMleNlopt(problem.data, problem.init, MleNloptOptions{});
+    ASSERT_TRUE(em.IsUsable()) << em.message;
+    ASSERT_TRUE(mle.IsUsable()) << mle.message;
+    EXPECT_LE(RelativeGap(em.log_likelihood, mle.log_likelihood), 1e-6)
+        << "EM " << em.log_likelihood << " vs MLE " << mle.log_likelihood;
+  }
+}
+
+// topk-over is deliberately not compared: its observed likelihood jumps where
+// the top-3 selection switches, so the two methods end in different
+// selection patterns rather than at one optimum. Measured at n = 20000 from
+// the same near-truth start: EM -21009.91 (6 iterations), L-BFGS -20906.73
+// (1061 evaluations, stopped by xtol at a selection kink with gradient
+// max-norm 175), and EM restarted at the L-BFGS point climbs on to -20901.17.
+TEST(FitMleNloptTest, AgreesWithEmOnTheOverSpecifiedSoftmaxPreset) {
+  // With k = 3 > k* = 2 the likelihood has a flat ridge (merged atoms) along
+  // which EM converges sublinearly: from the same start it is still 4e-5
+  // relative below the MLE after 20000 iterations (145 s) at n = 20000
+  // (measured; see the report). So the agreement is checked from both
+  // sides instead: (1) the MLE optimum is a fixed point of EM - EM started
+  // there cannot raise it by more than 1e-6 relative; (2) the EM estimate
+  // under the published protocol lies in the MLE's basin - L-BFGS started
+  // there reaches the same log-likelihood as L-BFGS from the common start.
+  const PresetProblem problem = NearTruthProblem("softmax-over", 20000);
+  const FitResult mle = FitMleNlopt(problem.data, problem.init, MleNloptOptions{});
+  ASSERT_TRUE(mle.IsUsable()) << mle.message;
+
+  EmOptions polish;
+  polish.relative_tolerance = 1e-12;
+  polish.max_iterations = 100;
+  const FitResult em_from_mle = FitEm(problem.data, mle.params, polish);
+  ASSERT_TRUE(em_from_mle.IsUsable()) << em_from_mle.message;
+  // EM never decreases the likelihood (up to round-off, 1e-10 relative).
+  EXPECT_GE(em_from_mle.log_likelihood, mle.log_likelihood - 1e-10 * std::abs(mle.log_likelihood));
+  EXPECT_LE(RelativeGap(em_from_mle.log_likelihood, mle.log_likelihood), 1e-6);
+
+  const FitResult em = FitEm(problem.data, problem.init, EmOptions{});
+  ASSERT_TRUE(em.IsUsable()) << em.message;
+  const FitResult mle_from_em = FitMleNlopt(problem.data, em.params, MleNloptOptions{});
+  ASSERT_TRUE(mle_from_em.IsUsable()) << mle_from_em.message;
+  EXPECT_GE(mle_from_em.log_likelihood, em.log_likelihood);
+  EXPECT_LE(RelativeGap(mle_from_em.log_likelihood, mle.log_likelihood), 1e-6);
 }
 
 TEST(FitMleNloptTest, ImprovesOnTheStartAndReturnsGaugeNormalisedParameters) {
