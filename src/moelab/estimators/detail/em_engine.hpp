@@ -47,6 +47,8 @@ class EmEngine {
 
   // One EM iteration (M-step, then the E-step at the new parameters).
   StepReport Step();
+  // Re-runs the E-step at the current parameters (benchmarks time it alone).
+  void RefreshEStep() { EStep(params_); }
 
   const MoeParams& params() const { return params_; }
   double log_likelihood() const { return log_likelihood_; }
