@@ -325,6 +325,27 @@ TEST(FitMleNloptTest, VarianceFloorIsALowerBoundAndHitsAreCounted) {
   EXPECT_GE(from_low.variance_floor_hits, 1);
 }
 
+TEST(FitMleNloptTest, EveryAcceptedAlgorithmRunsWithTheBoundsAndImproves) {
+  // The accepted list must only hold algorithms NLopt runs with our bound
+  // constraints (a rejected one would come back as kInvalidInput).
+  const Dataset data = PresetData("softmax-exact", 300, 3);
+  const MoeParams init = NearSoftmaxTruth();
+  const double start_ll = GaussianMoe(init).LogLikelihood(data);
+  for (const std::string algorithm :
+       {"LD_LBFGS", "LD_MMA", "LD_CCSAQ", "LD_SLSQP", "LD_TNEWTON", "LD_TNEWTON_PRECOND",
+        "LD_TNEWTON_RESTART", "LD_TNEWTON_PRECOND_RESTART", "LD_VAR1", "LD_VAR2", "LN_BOBYQA",
+        "LN_COBYLA", "LN_NELDERMEAD", "LN_SBPLX", "LN_NEWUOA_BOUND"}) {
+    SCOPED_TRACE(algorithm);
+    MleNloptOptions options;
+    options.algorithm = algorithm;
+    options.max_evaluations = 200;
+    const FitResult fit = FitMleNlopt(data, init, options);
+    EXPECT_TRUE(fit.IsUsable()) << fit.message;
+    EXPECT_LE(fit.iterations, 200);
+    EXPECT_GT(fit.log_likelihood, start_ll);
+  }
+}
+
 TEST(FitMleNloptTest, BadInputThrows) {
   const Dataset data = PresetData("softmax-exact", 200, 1);
   const MoeParams init = NearSoftmaxTruth();

@@ -3,7 +3,7 @@
 #include <nlopt.hpp>
 
 #include <algorithm>
-#include <array>
+#include <iterator>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -20,7 +20,7 @@ namespace moelab {
 namespace {
 
 // Local algorithms that accept bound constraints (the variance floor).
-constexpr std::array<std::string_view, 15> kAlgorithms = {
+constexpr std::string_view kAlgorithms[] = {
     "LD_LBFGS",          "LD_MMA",           "LD_CCSAQ",
     "LD_SLSQP",          "LD_TNEWTON",       "LD_TNEWTON_PRECOND",
     "LD_TNEWTON_RESTART", "LD_TNEWTON_PRECOND_RESTART", "LD_VAR1",
@@ -28,7 +28,8 @@ constexpr std::array<std::string_view, 15> kAlgorithms = {
     "LN_NELDERMEAD",     "LN_SBPLX",         "LN_NEWUOA_BOUND"};
 
 bool IsAccepted(const std::string& name) {
-  return std::find(kAlgorithms.begin(), kAlgorithms.end(), name) != kAlgorithms.end();
+  return std::find(std::begin(kAlgorithms), std::end(kAlgorithms), name) !=
+         std::end(kAlgorithms);
 }
 
 // The state the NLopt objective callback shares with FitMleNlopt.
