@@ -1,11 +1,16 @@
 #include "common/study_cli.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "moelab/rates/sample_grid.hpp"
+#ifdef MOELAB_WITH_MPI
+#include "moelab/rates/mpi/mpi_cell_runner.hpp"
+#endif
 
 namespace moelab::cli {
 namespace {
@@ -51,6 +56,20 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
   cli->AddString("out", &f->out, "output folder (required); a killed run restarted here resumes");
   cli->AddBool("quick", &f->quick, "minutes-long version: smaller grid and fewer replications");
   cli->AddBool("progress", &f->progress, "progress line on a terminal");
+  cli->AddString("shard", &f->shard,
+                 "i/N: run only shard i of N (cells at positions = i mod N of the (n, replication) "
+                 "list) into --out; combine the shards with --merge");
+  cli->AddString("merge", &f->merge,
+                 "comma-separated shard output folders to merge into --out (same study flags)");
+  cli->AddBool("coordinator-computes", &f->coordinator_computes,
+               "MPI runs: rank 0 also computes cells beside handing them out");
+}
+
+int MpiLaunchSize() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    if (const char* v = std::getenv(name)) return std::max(1, std::atoi(v));
+  }
+  return std::getenv("PMIX_RANK") ? -1 : 0;
 }
 
 void ApplyQuick(const CommandLine& cli, const QuickSettings& q, StudyFlags* f) {
@@ -111,34 +130,31 @@ RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
   return c;
 }
 
-int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
-               const std::function<std::string(const std::vector<SlopeRow>&)>& extra) {
-  if (f.out.empty()) throw std::invalid_argument("option --out: an output folder is required");
-  if (f.threads < 0) throw std::invalid_argument("option --threads must be >= 0");
-  SlopeFitOptions slope_options;
-  slope_options.trim_smallest = static_cast<int>(f.trim);
-  slope_options.bootstrap_samples = static_cast<int>(f.bootstrap);
-  slope_options.confidence = f.confidence;
-  slope_options.Validate();
-  // Fail before any work: every study valid, no folder holding another study.
-  for (const auto& s : studies) {
-    s.Validate();
-    CheckStudyFolder((fs::path(f.out) / s.name).string(), s.IdentityJson());
-  }
-  fs::create_directories(f.out);
-  WriteText((fs::path(f.out) / "config.json").string(), cli.ResolvedJson());
+namespace {
 
+std::vector<std::string> SplitFolders(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    if (item.empty()) throw std::invalid_argument("option --merge: empty folder name in '" + text + "'");
+    out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Slopes, summary and plots of finished studies (a run or a merge).
+int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
+           const std::vector<RateStudyResult>& results, const SlopeFitOptions& slope_options,
+           const std::function<std::string(const std::vector<SlopeRow>&)>& extra) {
   std::vector<SlopeRow> rows;
   std::vector<StudyFacts> facts;
-  for (const auto& s : studies) {
+  for (std::size_t i = 0; i < studies.size(); ++i) {
+    const RateStudyConfig& s = studies[i];
+    const RateStudyResult& result = results[i];
     const std::string dir = (fs::path(f.out) / s.name).string();
-    for (const auto& w : s.Warnings()) std::fprintf(stderr, "%s: %s\n", s.name.c_str(), w.c_str());
-    RateStudyRunOptions run;
-    run.num_threads = static_cast<int>(f.threads);
-    run.progress = f.progress ? CellRunnerOptions::Progress::kAuto : CellRunnerOptions::Progress::kOff;
-    const RateStudyResult result = RunRateStudy(s, dir, run);
-    std::fprintf(stderr, "%s: %d cells (%d resumed) in %.1f s -> %s\n", s.name.c_str(),
-                 result.run.total, result.run.resumed, result.run.seconds, result.run.cells_csv.c_str());
     auto study_rows = FitStudySlopes(s.name, s.Setting(), s.ValueColumns(), result.records, slope_options);
     StudyFacts fact = DescribeCells(s.name, s.ValueColumns(), result.records,
                                     ReadTimings((fs::path(dir) / "timings.csv").string()));
@@ -167,6 +183,99 @@ int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<Ra
   WriteText((fs::path(f.out) / "summary.txt").string(), summary);
   std::cout << summary << "files: " << f.out << "/{config.json,slopes.csv,summary.txt,plots/,<study>/cells.csv}\n";
   return 0;
+}
+
+}  // namespace
+
+int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
+               const std::function<std::string(const std::vector<SlopeRow>&)>& extra) {
+  if (f.out.empty()) throw std::invalid_argument("option --out: an output folder is required");
+  if (f.threads < 0) throw std::invalid_argument("option --threads must be >= 0");
+  SlopeFitOptions slope_options;
+  slope_options.trim_smallest = static_cast<int>(f.trim);
+  slope_options.bootstrap_samples = static_cast<int>(f.bootstrap);
+  slope_options.confidence = f.confidence;
+  slope_options.Validate();
+  for (const auto& s : studies) s.Validate();
+  const int launch_size = MpiLaunchSize();
+  std::vector<RateStudyResult> results;
+
+  if (!f.merge.empty()) {
+    // Merge: a serial step that only reads the shard folders.
+    if (launch_size > 1 || launch_size < 0)
+      throw std::invalid_argument("option --merge: run the merge as one process, not under mpirun");
+    const std::vector<std::string> shard_outs = SplitFolders(f.merge);
+    for (const auto& s : studies) CheckStudyFolder((fs::path(f.out) / s.name).string(), s.IdentityJson());
+    for (const auto& s : studies) {
+      std::vector<std::string> dirs;
+      for (const auto& d : shard_outs) dirs.push_back((fs::path(d) / s.name).string());
+      results.push_back(MergeRateStudy(s, dirs, (fs::path(f.out) / s.name).string()));
+      std::fprintf(stderr, "%s: merged %d cells from %zu shard folders -> %s\n", s.name.c_str(),
+                   results.back().run.total, dirs.size(), results.back().run.cells_csv.c_str());
+    }
+    WriteText((fs::path(f.out) / "config.json").string(), cli.ResolvedJson());
+    return Report(f, studies, results, slope_options, extra);
+  }
+
+  const ShardSpec shard = f.shard.empty() ? ShardSpec{} : ParseShardSpec(f.shard);
+  RateStudyRunOptions run;
+  run.num_threads = static_cast<int>(f.threads);
+  run.progress = f.progress ? CellRunnerOptions::Progress::kAuto : CellRunnerOptions::Progress::kOff;
+  run.shard = shard;
+  bool coordinator = true;  // this process writes the files and reports
+#ifdef MOELAB_WITH_MPI
+  std::unique_ptr<MpiSession> mpi;
+  if (launch_size != 0) {
+    mpi = std::make_unique<MpiSession>();
+    coordinator = mpi->rank() == 0;
+    MpiRunnerOptions mpi_options;
+    mpi_options.coordinator_computes = f.coordinator_computes;
+    // Fault injection for the restart test (tests/rates/mpi_study.sh).
+    if (const char* v = std::getenv("MOELAB_TEST_WORKER_EXIT_AFTER")) mpi_options.worker_exit_after = std::atoll(v);
+    run.engine = [mpi_options](const std::vector<CellKey>& cells, const CellFunction& fn,
+                               const CellRunnerOptions& o) { return RunCellsMpi(cells, fn, o, mpi_options); };
+  }
+  const auto on_coordinator = [&](const std::function<void()>& work) {
+    if (mpi) RunOnCoordinator(work);
+    else work();
+  };
+#else
+  if (launch_size > 1 || launch_size < 0)
+    throw std::invalid_argument(
+        "started by an MPI launcher as several processes, but this binary was built without MPI: "
+        "each process would run the whole study into the same folder. Rebuild with "
+        "-DMOELAB_WITH_MPI=ON, or run shards with --shard i/N (docs/scale_out.md)");
+  const auto on_coordinator = [](const std::function<void()>& work) { work(); };
+#endif
+  // Fail before any work: no folder holding another study (or shard).
+  on_coordinator([&] {
+    for (const auto& s : studies)
+      CheckStudyFolder((fs::path(f.out) / s.name).string(), s.IdentityJson(), shard);
+    fs::create_directories(f.out);
+    WriteText((fs::path(f.out) / "config.json").string(), cli.ResolvedJson());
+  });
+
+  for (const auto& s : studies) {
+    const std::string dir = (fs::path(f.out) / s.name).string();
+    if (coordinator)
+      for (const auto& w : s.Warnings()) std::fprintf(stderr, "%s: %s\n", s.name.c_str(), w.c_str());
+    results.push_back(RunRateStudy(s, dir, run));
+    const CellRunSummary& r = results.back().run;
+    if (coordinator)
+      std::fprintf(stderr, "%s%s: %d cells (%d resumed) in %.1f s -> %s\n", s.name.c_str(),
+                   shard.IsWhole() ? "" : (" shard " + shard.ToString()).c_str(), r.total, r.resumed,
+                   r.seconds, r.cells_csv.empty() ? (dir + "/cells.log").c_str() : r.cells_csv.c_str());
+  }
+  if (!coordinator) return 0;
+  if (!shard.IsWhole()) {
+    bool all = true;
+    for (const auto& r : results) all = all && r.run.complete;
+    std::cout << "shard " << shard.ToString() << (all ? " complete" : " incomplete") << " in " << f.out
+              << "; when every shard is done, combine them with the same flags and\n  --merge "
+                 "<shard-0 out>,...,<shard-" << shard.count - 1 << " out> --out <folder>\n";
+    return 0;
+  }
+  return Report(f, studies, results, slope_options, extra);
 }
 
 }  // namespace moelab::cli

@@ -14,6 +14,23 @@
 // study (study.json, cells.log, cells.csv, timings.csv), slopes.csv,
 // summary.txt and plots/. Every study is built and validated, and every
 // existing study folder checked, before any cell runs.
+//
+// Scale-out (docs/scale_out.md):
+//   --shard i/N   run only shard i of every study (shard_spec.hpp) into --out;
+//                 writes config.json and per study study.json + cells.log,
+//                 no cells.csv, slopes or summary.
+//   --merge D1,D2,...  combine the shard output folders D1..DN (each holding
+//                 <study>/ sub-folders) into --out, then report exactly as a
+//                 single run does (cells.csv byte-identical to it). The other
+//                 flags must describe the same studies (e.g. the same
+//                 --config); --shard is ignored when merging, so a shard's
+//                 config.json can be reused.
+//   mpirun        in a build with -DMOELAB_WITH_MPI=ON, a binary started by an
+//                 MPI launcher (mpirun, mpiexec, srun) distributes the cells
+//                 over its ranks (mpi/mpi_cell_runner.hpp); rank 0 writes every
+//                 file. --coordinator-computes=false keeps rank 0 from
+//                 computing cells. A build without MPI refuses to run as
+//                 several ranks (each would run the whole study).
 #pragma once
 
 #include <cstdint>
@@ -55,7 +72,15 @@ struct StudyFlags {
   std::string out;
   bool quick = false;
   bool progress = true;             // progress line when stderr is a terminal
+  std::string shard;                // "i/N": run only this shard; "" = everything
+  std::string merge;                // comma-separated shard folders to merge into --out
+  bool coordinator_computes = true; // MPI runs: rank 0 also computes cells
 };
+
+// Size of the MPI job this process was started in, from the launcher's
+// environment (Open MPI, MPICH/Hydra, PMIx/Slurm); 0 when not started by an
+// MPI launcher, -1 when started by one that does not say the size.
+int MpiLaunchSize();
 
 // The quick version's grid, replications and starts.
 struct QuickSettings {

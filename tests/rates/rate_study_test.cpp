@@ -85,6 +85,33 @@ TEST(RateStudyTest, OneAndTwoThreadsAndAResumedRunGiveTheSameCsv) {
   EXPECT_EQ(csv, ReadFile(resumed.run.cells_csv));
 }
 
+// The real MoE study through the shard path: two shards merged give the
+// single run's cells.csv byte for byte, and the merged records are the run's.
+TEST(RateStudyTest, ShardsMergedGiveTheSingleRunCsv) {
+  RateStudyConfig c = FromPreset("softmax-exact", {100, 400}, 3);
+  const std::string base = testing::MakeTempDir("moelab_study_shards");
+  const auto single = RunRateStudy(c, base + "/single", Quiet(2));
+  for (int i = 0; i < 2; ++i) {
+    RateStudyRunOptions o = Quiet(1);
+    o.shard = {i, 2};
+    const auto shard = RunRateStudy(c, base + "/s" + std::to_string(i), o);
+    EXPECT_TRUE(shard.run.complete);
+    EXPECT_EQ(shard.run.total, 3);  // 6 cells dealt round-robin
+    EXPECT_TRUE(shard.records.empty());  // a shard has no cells.csv
+  }
+  const auto merged = MergeRateStudy(c, {base + "/s1", base + "/s0"}, base + "/merged");
+  EXPECT_EQ(ReadFile(merged.run.cells_csv), ReadFile(single.run.cells_csv));
+  ASSERT_EQ(merged.records.size(), single.records.size());
+  for (std::size_t i = 0; i < merged.records.size(); ++i)
+    EXPECT_EQ(merged.records[i].values[0], single.records[i].values[0]);
+  // Shards of a different study (other base seed) are refused.
+  RateStudyConfig other = c;
+  other.base_seed = 7;
+  EXPECT_TRUE(ThrowsInvalidArgument(
+      [&] { MergeRateStudy(other, {base + "/s0", base + "/s1"}, base + "/other"); },
+      {"holds a different study", "base_seed"}));
+}
+
 TEST(RateStudyTest, CellsAreReproducibleFromTheirSeedAlone) {
   RateStudyConfig c = FromPreset("softmax-over", {200}, 1);
   c.num_starts = 2;

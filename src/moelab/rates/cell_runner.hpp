@@ -33,6 +33,14 @@
 //
 // Progress: when stderr is a terminal (or `progress` is forced on), one
 // updating line "cells done/total, rate, estimated time left".
+//
+// Shards (shard_spec.hpp): with `shard` = i/N the runner computes only the
+// cells of shard i; its study.json is the identity plus the shard (a folder
+// refuses another shard or the whole study), and it writes cells.log but
+// never cells.csv / timings.csv: MergeShards (shard_merge.hpp) combines the
+// shard folders into the study's folder. The MPI runner
+// (mpi/mpi_cell_runner.hpp) fills a folder the same way from many ranks.
+// Scale-out guide: docs/scale_out.md.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +49,7 @@
 #include <vector>
 
 #include "moelab/core/types.hpp"
+#include "moelab/rates/shard_spec.hpp"
 
 namespace moelab {
 
@@ -82,24 +91,32 @@ struct CellRunnerOptions {
   // Stop after this many newly computed cells (-1 = run all). Lets tests and
   // users interrupt a run deterministically; the result is then incomplete.
   long long stop_after = -1;
+  ShardSpec shard;                         // default 0/1: the whole study
 
   // Throws std::invalid_argument naming the field.
   void Validate() const;
 };
 
 struct CellRunSummary {
-  int total = 0;      // cells in the study
+  int total = 0;      // cells in the study (in the shard, for a shard run)
   int resumed = 0;    // found finished in cells.log
-  int computed = 0;   // computed by this call
-  bool complete = false;  // every cell done; cells.csv and timings.csv written
+  int computed = 0;   // computed by this call (by all ranks, for an MPI run)
+  bool complete = false;  // every cell (of the shard) done
   double seconds = 0.0;   // wall time of this call
-  std::string cells_csv;  // path of cells.csv
+  std::string cells_csv;  // path of cells.csv when it was written (complete
+                          // whole-study runs, on the MPI coordinator), else ""
 };
 
+// The signature of RunCells, so a caller can swap in another engine (the MPI
+// runner) behind the same study code.
+using CellEngine = std::function<CellRunSummary(const std::vector<CellKey>&, const CellFunction&,
+                                                const CellRunnerOptions&)>;
+
 // Throws std::invalid_argument (as RunCells would) when `out_dir` exists and
-// holds a study whose study.json differs from `identity`. Lets a program that
-// runs several studies fail before any work.
-void CheckStudyFolder(const std::string& out_dir, const std::string& identity);
+// holds a study whose study.json differs from `identity` run as `shard`. Lets
+// a program that runs several studies fail before any work.
+void CheckStudyFolder(const std::string& out_dir, const std::string& identity,
+                      const ShardSpec& shard = {});
 
 // Runs the cells of `cells` not yet in out_dir/cells.log. Throws
 // std::invalid_argument before any work when the options are bad, the cell

@@ -11,6 +11,7 @@
 #include "moelab/metrics/topk_cardinality.hpp"
 #include "moelab/model/gaussian_moe.hpp"
 #include "moelab/rates/sample_grid.hpp"
+#include "moelab/rates/shard_merge.hpp"
 #include "moelab/simulation/simulate.hpp"
 
 namespace moelab {
@@ -293,10 +294,27 @@ RateStudyResult RunRateStudy(const RateStudyConfig& config, const std::string& o
   runner.progress = options.progress;
   runner.label = config.name;
   runner.stop_after = options.stop_after;
+  runner.shard = options.shard;
   const auto cells = MakeCells(config.sample_sizes, config.replications, config.base_seed);
+  const CellEngine engine = options.engine ? options.engine : CellEngine(RunCells);
   RateStudyResult result;
-  result.run = RunCells(cells, [&](const CellKey& key) { return RunMoeCell(config, key); }, runner);
-  if (result.run.complete) result.records = ReadCellRecords(result.run.cells_csv, runner.value_columns);
+  result.run = engine(cells, [&](const CellKey& key) { return RunMoeCell(config, key); }, runner);
+  if (result.run.complete && !result.run.cells_csv.empty())
+    result.records = ReadCellRecords(result.run.cells_csv, runner.value_columns);
+  return result;
+}
+
+RateStudyResult MergeRateStudy(const RateStudyConfig& config,
+                               const std::vector<std::string>& shard_dirs, const std::string& out_dir) {
+  config.Validate();
+  CellRunnerOptions runner;
+  runner.out_dir = out_dir;
+  runner.identity = config.IdentityJson();
+  runner.value_columns = config.ValueColumns();
+  RateStudyResult result;
+  result.run = MergeShards(shard_dirs, MakeCells(config.sample_sizes, config.replications, config.base_seed),
+                           runner);
+  result.records = ReadCellRecords(result.run.cells_csv, runner.value_columns);
   return result;
 }
 

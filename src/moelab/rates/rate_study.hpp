@@ -94,15 +94,22 @@ struct RateStudyRunOptions {
   int num_threads = 0;  // 0 = all cores
   CellRunnerOptions::Progress progress = CellRunnerOptions::Progress::kAuto;
   long long stop_after = -1;  // see CellRunnerOptions
+  ShardSpec shard;            // run only this shard (shard_spec.hpp); default: everything
+  CellEngine engine;          // empty = RunCells (threads); the MPI binaries pass RunCellsMpi
 };
 
 struct RateStudyResult {
   CellRunSummary run;
-  std::vector<CellRecord> records;  // cells.csv content (complete runs only)
+  std::vector<CellRecord> records;  // cells.csv content (when run.cells_csv was written)
 };
 
 // Validates, then runs (or resumes) the study in `out_dir` (cells.csv etc.).
 RateStudyResult RunRateStudy(const RateStudyConfig& config, const std::string& out_dir,
                              const RateStudyRunOptions& options = {});
+
+// Validates, then merges the study's shard folders into `out_dir` (see
+// shard_merge.hpp for the checks); the result is that of a complete run.
+RateStudyResult MergeRateStudy(const RateStudyConfig& config,
+                               const std::vector<std::string>& shard_dirs, const std::string& out_dir);
 
 }  // namespace moelab

@@ -1,0 +1,85 @@
+// Internals of a study folder shared by the three ways of filling it: the
+// threaded runner (RunCells), the MPI runner (mpi/mpi_cell_runner.hpp) and
+// the shard merge (shard_merge.hpp). One code path for the file formats,
+// the resume rule and the final cells.csv is what makes their outputs
+// byte-identical. File formats: cell_runner.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "moelab/rates/cell_runner.hpp"
+
+namespace moelab::detail {
+
+// "n,replication,seed,status,<columns>[,seconds]"
+std::string CellHeaderLine(const std::vector<std::string>& columns, bool with_seconds);
+// One row (no line break); status sanitised, numbers %.17g.
+std::string CellRowLine(const CellRecord& record, bool with_seconds);
+// Parses the split fields of a row (cells.csv, or cells.log with seconds);
+// throws std::invalid_argument naming `where`.
+CellRecord ParseCellRow(const std::vector<std::string>& fields, std::size_t num_values,
+                        bool with_seconds, const std::string& where);
+// Parses a cells.log row; throws std::invalid_argument naming `where`.
+CellRecord ParseCellLogLine(const std::string& line, std::size_t num_values,
+                            const std::string& where);
+
+std::string ReadWholeFile(const std::string& path);
+void WriteFileAtomically(const std::string& path, const std::string& text);
+// write(2) until done (the kill-safe single append of one cells.log line).
+void WriteAll(int fd, const std::string& text, const std::string& path);
+
+// Throws std::invalid_argument when the study.json text `existing` of
+// `folder` is not `identity` run as `shard` (naming the other shard when it
+// is the same study, else the first differing line).
+void CheckSameStudy(const std::string& folder, const std::string& existing,
+                    const std::string& identity, const ShardSpec& shard);
+
+// The rows of a cells.log in file order. A truncated last line (a kill in
+// mid-write) is ignored, and cut off the file when `truncate` is set.
+// Throws std::invalid_argument on a header that is not the study's or a
+// malformed row (naming file and line).
+std::vector<CellRecord> ReadCellLog(const std::string& log_path,
+                                    const std::vector<std::string>& value_columns,
+                                    bool truncate);
+
+// A study folder opened for appending: options validated, the cell list
+// checked, study.json written or checked, cells.log read (resume) and its
+// header written.
+struct OpenedStudy {
+  std::string dir;
+  std::string log_path;
+  std::vector<CellKey> cells;  // the cells of this run (its shard), sorted by (n, r)
+  std::vector<bool> done;      // per entry of `cells`
+  int resumed = 0;
+};
+OpenedStudy OpenStudyFolder(const std::vector<CellKey>& all_cells,
+                            const CellRunnerOptions& options);
+
+// Indices into study.cells still to compute, largest n first (expensive cells
+// start early so the workers finish together), cut to `stop_after` (>= 0).
+std::vector<std::size_t> PendingLargestFirst(const OpenedStudy& study, long long stop_after);
+
+// Writes cells.csv (sorted, no times) and timings.csv from the folder's
+// cells.log, atomically. Returns the path of cells.csv.
+std::string FinaliseStudyFolder(const std::string& dir, const std::vector<std::string>& value_columns);
+
+// The updating progress line of a run ("done/total cells, rate, time left").
+class ProgressLine {
+ public:
+  ProgressLine(const CellRunnerOptions& options, int total, int resumed, int pending);
+  ~ProgressLine();  // ends the line if one was printed
+  void CellDone();  // not thread-safe: call under the caller's lock
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_;
+  std::string label_;
+  int total_, resumed_, pending_, finished_ = 0;
+  Clock::time_point start_, last_print_;
+  bool printed_ = false;
+};
+
+}  // namespace moelab::detail
