@@ -118,8 +118,8 @@ TEST(CategoricalFromLogTest, FrequenciesMatchTheProbabilities) {
 }
 
 TEST(CategoricalFromLogTest, NeverDrawsMinusInfinityEvenAtTheEnds) {
-  // The round-off fallback must return the last POSITIVE entry, not the last
-  // index: put -inf first and last around a single tiny-mass neighbour.
+  // -inf categories at both ends of the vector (where an off-by-one in the
+  // cumulative scan or its round-off fallback would land) are never drawn.
   const Vector log_probs = (Vector(4) << kNegInf, 0.0, -40.0, kNegInf).finished();
   Rng rng(5);
   for (int t = 0; t < 100000; ++t) {

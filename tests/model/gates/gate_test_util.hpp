@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <functional>
 #include <vector>
 
 #include "moelab/core/log_sum_exp.hpp"
