@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "common/cli.hpp"
+#include "moelab/core/log_sum_exp.hpp"
 #include "moelab/core/rng.hpp"
 #include "moelab/io/dataset_csv.hpp"
 #include "moelab/io/params_json.hpp"
@@ -30,7 +31,7 @@ void PrintSummary(const moelab::Preset& preset, const moelab::Dataset& data, std
               std::sqrt((data.y.array() - data.y.mean()).square().mean()), data.y.minCoeff(),
               data.y.maxCoeff());
   const moelab::Vector mean_gate =
-      moelab::GateLogWeights(preset.truth.gate, data.X).array().exp().colwise().mean();
+      moelab::ExpOfLog(moelab::GateLogWeights(preset.truth.gate, data.X)).colwise().mean();
   std::printf("  expert  label share  mean gate weight  residual sd (true sd)\n");
   for (Index i = 0; i < k; ++i) {
     Index count = 0;
