@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
 # Configures (once) and builds moelab in ./build (Release). Incremental.
+# When MPI is installed (mpicxx and mpirun on PATH; scripts/install_deps.sh
+# installs Open MPI) the same build directory is configured with
+# -DMOELAB_WITH_MPI=ON: the study binaries then also run under mpirun and
+# ctest runs the MPI comparison test (docs/scale_out.md). One build directory
+# instead of a second MPI one keeps CI from compiling the library twice;
+# the option only adds the small moelab_mpi library. Force either way with
+# MOELAB_WITH_MPI=ON|OFF in the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
-if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+if [ -z "${MOELAB_WITH_MPI:-}" ]; then
+  if command -v mpicxx > /dev/null && command -v mpirun > /dev/null; then
+    MOELAB_WITH_MPI=ON
+  else
+    MOELAB_WITH_MPI=OFF
+  fi
+fi
+if [ ! -f build/CMakeCache.txt ] || ! grep -q "^MOELAB_WITH_MPI:BOOL=$MOELAB_WITH_MPI$" build/CMakeCache.txt; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOELAB_WITH_MPI="$MOELAB_WITH_MPI"
 fi
 cmake --build build --parallel "$jobs"

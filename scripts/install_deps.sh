@@ -7,6 +7,7 @@ packages=(
   libeigen3-dev libboost-math-dev libboost-random-dev libboost-iostreams-dev libboost-filesystem-dev
   libnlopt-cxx-dev libceres-dev libgnuplot-iostream-dev gnuplot-nox
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
+  libopenmpi-dev openmpi-bin  # optional MPI rate-study runner (docs/scale_out.md)
   # notebooks (executed headless by the test suite)
   jupyter-nbconvert python3-nbconvert python3-nbclient python3-ipykernel python3-pandas python3-matplotlib
 )
