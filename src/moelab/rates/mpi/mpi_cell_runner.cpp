@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,8 @@ using Clock = std::chrono::steady_clock;
 // worker: kAssign carries (n, replication, seed), n = kStop to finish.
 constexpr int kReady = 1, kError = 2, kAssign = 3;
 constexpr std::uint64_t kStop = std::numeric_limits<std::uint64_t>::max();
+// Requests a worker keeps outstanding (the cell it computes + the next one).
+constexpr int kPrefetch = 2;
 
 enum ErrorKind : long long { kOk = 0, kInvalid = 1, kRuntime = 2 };
 
@@ -59,30 +62,47 @@ CellRecord Compute(const CellFunction& function, const CellKey& key, std::size_t
 
 void Worker(const CellFunction& function, const CellRunnerOptions& options,
             const MpiRunnerOptions& mpi) {
-  std::string payload;
-  long long computed = 0;
-  while (true) {
+  // kPrefetch requests go out before the first cell, and one more with each
+  // result, so the reply naming the next cell is normally waiting when the
+  // current one is done: the coordinator's latency never idles a worker.
+  int pending_replies = 0;
+  const auto request = [&](const std::string& payload) {
     MPI_Send(payload.data(), static_cast<int>(payload.size()), MPI_CHAR, 0, kReady, MPI_COMM_WORLD);
+    ++pending_replies;
+  };
+  const auto receive = [&] {
     std::uint64_t assignment[3];
     MPI_Recv(assignment, 3, MPI_UINT64_T, 0, kAssign, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    if (assignment[0] == kStop) return;
-    const CellKey key{static_cast<Index>(assignment[0]), static_cast<int>(assignment[1]), assignment[2]};
-    std::string error;
+    --pending_replies;
+    return assignment[0] == kStop
+               ? std::optional<CellKey>()
+               : CellKey{static_cast<Index>(assignment[0]), static_cast<int>(assignment[1]), assignment[2]};
+  };
+  const auto drain = [&] {  // the replies still owed to this rank (stops, or cells now lost)
+    while (pending_replies > 0) receive();
+  };
+  for (int i = 0; i < kPrefetch; ++i) request("");
+  long long computed = 0;
+  while (const auto key = receive()) {
+    std::string line, error;
     try {
-      payload = detail::CellRowLine(Compute(function, key, options.value_columns.size()), true);
+      line = detail::CellRowLine(Compute(function, *key, options.value_columns.size()), true);
     } catch (const std::exception& e) {
       error = e.what();
     } catch (...) {
       error = "unknown exception";
     }
     if (!error.empty()) {
-      error = "rank " + std::to_string(Rank()) + ", cell (n = " + std::to_string(key.n) +
-              ", replication = " + std::to_string(key.replication) + "): " + error;
+      error = "rank " + std::to_string(Rank()) + ", cell (n = " + std::to_string(key->n) +
+              ", replication = " + std::to_string(key->replication) + "): " + error;
+      drain();
       MPI_Send(error.data(), static_cast<int>(error.size()), MPI_CHAR, 0, kError, MPI_COMM_WORLD);
       return;
     }
     if (++computed == mpi.worker_exit_after) ::_exit(3);  // a crash with this cell unreported
+    request(line);
   }
+  drain();  // after one stop every later reply is a stop
 }
 
 }  // namespace
@@ -179,36 +199,48 @@ CellRunSummary RunCellsMpi(const std::vector<CellKey>& cells, const CellFunction
           }
         });
       }
-      // The coordinating loop: answer every request until each worker got a stop.
-      std::vector<std::optional<CellKey>> in_flight(static_cast<std::size_t>(size));
+      // The coordinating loop: answer every request until each worker is done,
+      // i.e. it has sent its kPrefetch opening requests, returned every cell
+      // it was given and been told to stop (or reported an error).
+      struct WorkerState {
+        std::deque<CellKey> assigned;  // in the order the worker computes them
+        int opening_requests = 0;
+        bool stopped = false, done = false;
+      };
+      std::vector<WorkerState> workers(static_cast<std::size_t>(size));
       int active = size - 1;
       while (active > 0) {
         int flag = 0;
         MPI_Status status;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
         if (!flag) {
-          std::this_thread::sleep_for(std::chrono::microseconds(200));  // leave the core to compute
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));  // leave the core to compute
           continue;
         }
         int length = 0;
         MPI_Get_count(&status, MPI_CHAR, &length);
         std::string payload(static_cast<std::size_t>(length), '\0');
         const int source = status.MPI_SOURCE;
+        WorkerState& worker = workers[static_cast<std::size_t>(source)];
         MPI_Recv(payload.data(), length, MPI_CHAR, source, status.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (status.MPI_TAG == kError) {
           std::lock_guard<std::mutex> lock(mutex);
           fail(kRuntime, payload);
+          worker.done = true;
           --active;
           continue;
         }
-        if (!payload.empty()) {
+        if (payload.empty()) {
+          ++worker.opening_requests;
+        } else {
           try {
             const CellRecord r = detail::ParseCellLogLine(payload, options.value_columns.size(),
                                                           "result from rank " + std::to_string(source));
-            const auto& expected = in_flight[static_cast<std::size_t>(source)];
-            if (!expected || expected->n != r.key.n || expected->replication != r.key.replication ||
-                expected->seed != r.key.seed)
+            if (worker.assigned.empty() || worker.assigned.front().n != r.key.n ||
+                worker.assigned.front().replication != r.key.replication ||
+                worker.assigned.front().seed != r.key.seed)
               throw std::logic_error("rank " + std::to_string(source) + " returned a cell it was not given");
+            worker.assigned.pop_front();
             append(payload);
           } catch (const std::exception& e) {
             std::lock_guard<std::mutex> lock(mutex);
@@ -220,12 +252,16 @@ CellRunSummary RunCellsMpi(const std::vector<CellKey>& cells, const CellFunction
           assignment[0] = static_cast<std::uint64_t>(key->n);
           assignment[1] = static_cast<std::uint64_t>(key->replication);
           assignment[2] = key->seed;
-          in_flight[static_cast<std::size_t>(source)] = key;
+          worker.assigned.push_back(*key);
         } else {
-          in_flight[static_cast<std::size_t>(source)].reset();
-          --active;
+          worker.stopped = true;
         }
         MPI_Send(assignment, 3, MPI_UINT64_T, source, kAssign, MPI_COMM_WORLD);
+        if (!worker.done && worker.stopped && worker.assigned.empty() &&
+            worker.opening_requests == kPrefetch) {
+          worker.done = true;
+          --active;
+        }
       }
       if (local.joinable()) local.join();
     }

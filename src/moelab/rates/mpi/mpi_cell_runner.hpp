@@ -7,9 +7,11 @@
 // dynamic assignment, so ranks that draw cheap cells simply ask more often
 // and fast and slow cells balance. A worker rank (>= 1) computes one cell at
 // a time (one thread per rank: start one rank per core) and sends the
-// finished cell back as its cells.log line; rank 0 appends that line to
-// cells.log at once with a single write(2), so a killed job loses at most the
-// cells in flight. With `coordinator_computes` (default) rank 0 also
+// finished cell back as its cells.log line together with a request for more;
+// it keeps one request ahead (the next cell is named while the current one
+// runs), so the coordinator's reply latency never idles it. Rank 0 appends
+// each line to cells.log at once with a single write(2), so a killed job
+// loses at most the cells in flight (up to two per worker). With `coordinator_computes` (default) rank 0 also
 // computes cells on one thread beside the coordinating loop (which sleeps
 // between polls, so it costs no core); without it rank 0 only coordinates.
 // With one rank, rank 0 computes every cell itself.
