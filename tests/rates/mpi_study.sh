@@ -8,10 +8,14 @@
 #      (MOELAB_TEST_WORKER_EXIT_AFTER), so the job aborts with the cell it held
 #      unreported: no cells.csv, an incomplete cells.log. The same command run
 #      again resumes and must end with the single run's cells.csv.
-# Usage: mpi_study.sh <softmax-exact binary> <work dir>
+#   3. With a third argument, the runner's GoogleTest
+#      (tests/rates/mpi/mpi_cell_runner_mpitest.cpp: synthetic cells, resume,
+#      shards, refusal and error propagation on every rank) under 1, 2 and 3 ranks.
+# Usage: mpi_study.sh <softmax-exact binary> <work dir> [<rates_mpi_tests binary>]
 set -euo pipefail
 bin=$1
 work=$2
+unit=${3:-}
 rm -rf "$work"
 mkdir -p "$work"
 mpirun=(mpirun --oversubscribe)
@@ -47,3 +51,10 @@ fi
 grep -q "($rows resumed)" "$work/resume.err" || { echo "FAIL: restart did not resume $rows cells"; cat "$work/resume.err"; exit 1; }
 same "$work/fault"
 echo "worker died after logging; $rows of $cells cells kept; the restart completed the same cells.csv"
+
+if [ -n "$unit" ]; then
+  for np in 1 2 3; do
+    "${mpirun[@]}" -np "$np" "$unit" > "$work/unit-np$np.out" 2>&1 || { cat "$work/unit-np$np.out"; exit 1; }
+  done
+  echo "rates_mpi_tests passed under 1, 2 and 3 ranks"
+fi
