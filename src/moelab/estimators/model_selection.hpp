@@ -1,0 +1,35 @@
+// Information criteria for choosing the number of experts k.
+//
+// For a fitted model with maximised log-likelihood l, p free parameters
+// (gauge-fixed) and n samples:
+//
+//   AIC = -2 l + 2 p
+//   BIC = -2 l + p log n                     (Schwarz 1978)
+//   ICL = BIC + 2 EN,  EN = -sum_n sum_i r_ni log r_ni
+//                                            (Biernacki, Celeux & Govaert 2000:
+//                                             BIC penalised by the entropy of
+//                                             the soft classification)
+//
+// Smaller is better for all three.
+#pragma once
+
+#include "moelab/core/dataset.hpp"
+#include "moelab/model/moe_params.hpp"
+
+namespace moelab {
+
+struct InformationCriteria {
+  double log_likelihood = 0.0;
+  Index num_parameters = 0;
+  double entropy = 0.0;  // EN, >= 0
+  double aic = 0.0;
+  double bic = 0.0;
+  double icl = 0.0;
+};
+
+// Throws std::invalid_argument on invalid data/parameters or
+// num_parameters < 1.
+InformationCriteria ComputeInformationCriteria(const Dataset& data, const MoeParams& params,
+                                               Index num_parameters);
+
+}  // namespace moelab
