@@ -182,5 +182,15 @@ TEST(RateStudyTest, TopKOverWithAViolatingKbarIsFlagged) {
   EXPECT_NE(bad.Warnings()[0].find("WARNING"), std::string::npos);
 }
 
+TEST(RateStudyTest, ReferenceGaugeWithoutNearTruthStartIsFlagged) {
+  RateStudyConfig config = FromPreset("softmax-exact", {100}, 1);
+  EXPECT_TRUE(config.Warnings().empty());  // near-truth start: labels tied
+  config.init = InitStrategy::kDataDriven;
+  ASSERT_EQ(config.Warnings().size(), 1u);
+  EXPECT_NE(config.Warnings()[0].find("--gauge infimum"), std::string::npos);
+  config.loss.gauge = VoronoiGauge::kTranslationInfimum;
+  EXPECT_TRUE(config.Warnings().empty());
+}
+
 }  // namespace
 }  // namespace moelab

@@ -120,6 +120,16 @@ std::vector<std::string> RateStudyConfig::Warnings() const {
         CheckTopKFeasibility(truth.gate, fitted.num_experts, fitted.top_k, support);
     if (!report.feasible) warnings.push_back(report.message);
   }
+  // The reference-expert gauge compares the fit's LAST expert with the true
+  // reference expert. Only the near-truth start ties the two together (it maps
+  // the fitted reference onto the true one); from other starts the labels are
+  // arbitrary and the loss can be inflated by a relabelling alone.
+  if (init != InitStrategy::kNearTruth && loss.gauge == VoronoiGauge::kReferenceExpert) {
+    warnings.push_back(
+        "WARNING: the reference-expert gauge with a '" + std::string(ToString(init)) +
+        "' start: the fit's last expert need not correspond to the true reference expert, "
+        "so D1/D2 may be inflated by the labelling; use --gauge infimum (label-free)");
+  }
   return warnings;
 }
 
