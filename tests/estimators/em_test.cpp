@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "moelab/core/rng.hpp"
-#include "moelab/estimators/detail/gate_gauge.hpp"
+#include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/model/gates/gate.hpp"
 #include "moelab/model/gaussian_moe.hpp"
@@ -39,7 +39,7 @@ ModelShape FittedShape(const Preset& preset) {
 // ---- Free-parameter vector (gauge fixed, tau fixed) -------------------------
 
 Vector PackFree(const MoeParams& params) {
-  const std::vector<Index> free = detail::FreeGateIndices(params.gate, false);
+  const std::vector<Index> free = FreeGateEntries(params.gate, false);
   const Vector gate = PackGate(params.gate, false);
   const Index k = params.num_experts(), d = params.dim();
   Vector theta(static_cast<Index>(free.size()) + k * (d + 2));
@@ -55,7 +55,7 @@ Vector PackFree(const MoeParams& params) {
 
 MoeParams UnpackFree(const Vector& theta, const MoeParams& like) {
   MoeParams params = like;
-  const std::vector<Index> free = detail::FreeGateIndices(params.gate, false);
+  const std::vector<Index> free = FreeGateEntries(params.gate, false);
   Vector gate = PackGate(params.gate, false);
   const Index k = params.num_experts(), d = params.dim();
   Index j = 0;

@@ -6,7 +6,6 @@
 
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/detail/em_engine.hpp"
-#include "moelab/estimators/detail/gate_gauge.hpp"
 
 namespace moelab {
 
@@ -33,7 +32,7 @@ void ValidateInput(const Dataset& data, const MoeParams& init, const EmOptions& 
   data.Validate();
   init.Validate();
   CheckSize(kFn, "init dimension d (data X columns)", init.dim(), data.dim());
-  const Index free = detail::NumFreeParameters(init, options.fit_temperature);
+  const Index free = NumFreeParameters(init, options.fit_temperature);
   if (data.size() < free) {
     std::ostringstream os;
     os << "n = " << data.size() << " is smaller than the number of free parameters (" << free

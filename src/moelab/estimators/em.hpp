@@ -52,6 +52,7 @@
 #include "moelab/core/dataset.hpp"
 #include "moelab/core/termination.hpp"
 #include "moelab/estimators/fit_result.hpp"
+#include "moelab/estimators/free_parameters.hpp"  // NumFreeParameters: the minimum n
 #include "moelab/model/moe_params.hpp"
 
 namespace moelab {

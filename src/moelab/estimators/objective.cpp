@@ -9,21 +9,6 @@
 
 namespace moelab {
 
-std::vector<Index> FreeGateEntries(const GateParams& gate) {
-  const Index k = gate.num_experts(), d = gate.dim();
-  const Index reference = (k - 1) * (d + 1);
-  const bool slope_fixed = HasSlopeTranslationSymmetry(gate);
-  std::vector<Index> free;
-  for (Index j = 0; j < k * (d + 1); ++j) {
-    if (j < reference) {
-      free.push_back(j);
-    } else if (j > reference && !slope_fixed) {
-      free.push_back(j);  // the reference expert's beta1 (activation gate)
-    }
-  }
-  return free;
-}
-
 MoeObjective::MoeObjective(const Dataset& data, const MoeParams& shape, bool fit_temperature)
     : data_(data),
       shape_(shape),

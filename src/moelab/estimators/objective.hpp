@@ -39,13 +39,10 @@
 #include <vector>
 
 #include "moelab/core/dataset.hpp"
+#include "moelab/estimators/free_parameters.hpp"  // FreeGateEntries: the gauge-free gate entries
 #include "moelab/model/moe_params.hpp"
 
 namespace moelab {
-
-// Indices into PackGate(gate, /*with_temperature=*/false) of the entries that
-// the reference-expert gauge leaves free (see above), in increasing order.
-std::vector<Index> FreeGateEntries(const GateParams& gate);
 
 class MoeObjective {
  public:

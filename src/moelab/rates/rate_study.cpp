@@ -55,13 +55,7 @@ EstimatorKind ParseEstimatorKind(const std::string& name) {
 }
 
 Index FreeParameterCount(const ModelShape& shape, bool fit_temperature) {
-  const Index k = shape.num_experts, d = shape.dim;
-  const bool translation = !(shape.gate == GateKind::kActivation &&
-                             shape.activation != Activation::kIdentity);
-  Index gate = translation ? (k - 1) * (d + 1) : (k - 1) + k * d;
-  const bool has_tau = shape.gate == GateKind::kTemperature || shape.gate == GateKind::kActivation;
-  if (fit_temperature && has_tau) ++gate;
-  return gate + k * (d + 2);
+  return NumFreeParameters(shape, fit_temperature);  // estimators/free_parameters.hpp
 }
 
 bool RateStudyConfig::fit_temperature() const {

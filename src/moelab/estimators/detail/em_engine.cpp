@@ -8,7 +8,7 @@
 #include <nlopt.hpp>
 
 #include "moelab/core/log_sum_exp.hpp"
-#include "moelab/estimators/detail/gate_gauge.hpp"
+#include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/detail/row_kernels.hpp"
 #include "moelab/model/gates/gate.hpp"
 #include "moelab/model/gates/topk_gate.hpp"
@@ -32,9 +32,10 @@ struct EmEngine::Scratch {
 
 namespace {
 
-// E-step per-block column layout: [ll, Q, selection changes, gate gradient (m),
-// gate information (m*m), then per expert: mass, Z'R_i y (p), Z'R_i Z (p*p)].
-constexpr Index kLl = 0, kQ = 1, kChanges = 2, kGrad = 3;
+// E-step per-block column layout: [ll, Q, selection changes, speculative Q_old,
+// gate gradient (m), gate information (m*m), speculative gradient of Q_old (m),
+// then per expert: mass, Z'R_i y (p), Z'R_i Z (p*p)].
+constexpr Index kLl = 0, kQ = 1, kChanges = 2, kSpecQ = 3, kGrad = 4;
 
 // Logit coefficients: affine gates p x k with rows (beta0 / tau; beta1' / tau)
 // (tau = 1 except for the temperature gate); the activation gate d x k beta1'.
@@ -100,20 +101,22 @@ EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions&
                (kind == GateKind::kTemperature && !fit_tau_);
   Z_.col(0).setOnes();
   Z_.rightCols(d_) = data.X;
-  if (irls_gate_) irls_ = std::make_unique<SoftmaxIrls>(Z_, k_, runner_);
+  if (irls_gate_) {
+    irls_ = std::make_unique<SoftmaxIrls>(Z_, k_, runner_);
+    R_previous_.resize(n_, k_);
+  }
   scratch_.resize(runner_.num_threads());
   for (auto& s : scratch_) s.Resize(BlockRunner::kRowsPerBlock, k_, p_);
   if (top_k_) selection_.Resize(n_, k_);
-  const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
-  partials_.resize(kGrad + m + m * m + k_ * (1 + p_ + p_ * p_), runner_.num_blocks());
+  partials_.resize(ExpertOffset() + k_ * (1 + p_ + p_ * p_), runner_.num_blocks());
   rss_partials_.resize(k_, runner_.num_blocks());
-  EStep(params_);
+  EStep(params_, false);
   if (top_k_) accepted_selection_ = selection_;
 }
 
 EmEngine::~EmEngine() = default;
 
-void EmEngine::EStep(const MoeParams& params) {
+void EmEngine::EStep(const MoeParams& params, bool speculative) {
   const GateParams& gate = params.gate;
   const bool activation = gate.kind == GateKind::kActivation;
   const Matrix W = LogitCoefficients(gate);
@@ -124,8 +127,8 @@ void EmEngine::EStep(const MoeParams& params) {
   const Eigen::ArrayXd constant = -0.5 * (log_two_pi + params.experts.variance.array().log());
   const Eigen::ArrayXd inv_two_var = 0.5 / params.experts.variance.array();
   const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
-  const Index info_offset = kGrad + m, expert_offset = info_offset + m * m;
-  const Index per_expert = 1 + p_ + p_ * p_;
+  const Index info_offset = kGrad + m, speculative_offset = info_offset + m * m;
+  const Index expert_offset = ExpertOffset(), per_expert = 1 + p_ + p_ * p_;
   const bool compare = top_k_ && !accepted_selection_.empty();
 
   runner_.Run([&](Index block, int slot) {
@@ -136,18 +139,18 @@ void EmEngine::EStep(const MoeParams& params) {
     auto logits = s.irls.logits.topRows(B);
     if (activation) {
       auto z = s.aux.topRows(B);
-      z.noalias() = Zb.rightCols(d_) * W;
+      z.noalias() = Zb.rightCols(d_).lazyProduct(W);
       ApplyActivationInPlace(gate.activation, z, s.aux2.topRows(B), false);
       logits = z / gate.temperature;
       logits.rowwise() += gate.bias.transpose();
     } else {
-      logits.noalias() = Zb * W;
+      logits.noalias() = Zb.lazyProduct(W);
     }
     Index changes = 0;
     if (top_k_) {
       auto ranking = s.aux.topRows(B);
       if (gate.ranking == TopKRanking::kSlopeOnly) {
-        ranking.noalias() = Zb.rightCols(d_) * gate.slope.transpose();
+        ranking.noalias() = Zb.rightCols(d_).lazyProduct(gate.slope.transpose());
       } else {
         ranking = logits;
       }
@@ -165,7 +168,7 @@ void EmEngine::EStep(const MoeParams& params) {
     auto probs = s.irls.probs.topRows(B);
     LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);  // logits := log g
     auto joint = s.joint.topRows(B);
-    joint.noalias() = Zb * means_coef;
+    joint.noalias() = Zb.lazyProduct(means_coef);
     for (Index i = 0; i < k_; ++i) {
       joint.col(i).array() = logits.col(i).array() + constant[i] -
                              (yb.array() - joint.col(i).array()).square() * inv_two_var[i];
@@ -178,6 +181,14 @@ void EmEngine::EStep(const MoeParams& params) {
     column.setZero();
     column[kLl] = log_density.sum();
     column[kChanges] = static_cast<double>(changes);
+    if (speculative) {
+      // Q_old(trial) and its gradient: SoftmaxIrls::Evaluate at the trial gate
+      // with the previous responsibilities (same kernels, same bits).
+      auto Rb_old = R_previous_.middleRows(b0, B);
+      column[kSpecQ] = WeightedLogSum(Rb_old, logits, top_k_);
+      SoftmaxIrls::AccumulateGradient(Zb, Rb_old, probs, s.irls,
+                                      column.segment(speculative_offset, m));
+    }
     double q = 0.0;
     if (irls_gate_) {
       Eigen::Map<Matrix> information(column.data() + info_offset, m, m);
@@ -206,8 +217,7 @@ void EmEngine::EStep(const MoeParams& params) {
 
 ExpertParams EmEngine::ExpertMStep() {
   ExpertParams next = params_.experts;
-  const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
-  const Index expert_offset = kGrad + m + m * m, per_expert = 1 + p_ + p_ * p_;
+  const Index expert_offset = ExpertOffset(), per_expert = 1 + p_ + p_ * p_;
   std::vector<char> updated(k_, 0);
   Vector mass(k_);
   for (Index i = 0; i < k_; ++i) {
@@ -245,7 +255,7 @@ ExpertParams EmEngine::ExpertMStep() {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
     auto means = s.joint.topRows(B);
-    means.noalias() = Z_.middleRows(b0, B) * means_coef;
+    means.noalias() = Z_.middleRows(b0, B).lazyProduct(means_coef);
     auto yb = data_.y.segment(b0, B).array();
     for (Index i = 0; i < k_; ++i) {
       rss_partials_(i, block) =
@@ -266,26 +276,110 @@ ExpertParams EmEngine::ExpertMStep() {
   return next;
 }
 
-GateParams EmEngine::GateMStepIrls() const {
+namespace {
+
+// IRLS reduced coordinates (softmax_irls.hpp) <-> gate; `scale` is 1/tau for
+// the temperature gate (w = beta / tau), else 1.
+double IrlsScale(const GateParams& gate) {
+  return gate.kind == GateKind::kTemperature ? 1.0 / gate.temperature : 1.0;
+}
+
+Vector IrlsCoordinates(const GateParams& gate, Index p) {
+  const Index k = gate.num_experts(), d = p - 1;
+  const double scale = IrlsScale(gate);
+  Vector w((k - 1) * p);
+  for (Index i = 0; i + 1 < k; ++i) {
+    w[i * p] = gate.bias[i] * scale;
+    w.segment(i * p + 1, d) = gate.slope.row(i).transpose() * scale;
+  }
+  return w;
+}
+
+void SetIrlsCoordinates(const Vector& w, Index p, GateParams* gate) {
+  const Index k = gate->num_experts(), d = p - 1;
+  const double scale = IrlsScale(*gate);
+  for (Index i = 0; i + 1 < k; ++i) {
+    gate->bias[i] = w[i * p] / scale;
+    gate->slope.row(i) = w.segment(i * p + 1, d).transpose() / scale;
+  }
+}
+
+}  // namespace
+
+Index EmEngine::ExpertOffset() const {
+  const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
+  return kGrad + m + m * m + m;
+}
+
+EmEngine::Speculation EmEngine::TrySpeculativeGateStep(MoeParams* candidate,
+                                                       SoftmaxIrls::Evaluation* trial) {
+  const Index m = (k_ - 1) * p_;
+  // A top-K trial is only usable when no selection switches (Q_old uses the
+  // frozen selection); skip it while selections are still moving.
+  if (!speculative_gate_step_ || m == 0 || (top_k_ && last_selection_changes_ > 0)) {
+    return Speculation::kNotTried;
+  }
+  // SoftmaxIrls::Maximise's first iteration, from the E-step's evaluation.
+  const double q0 = totals_[kQ];
+  const double scale = options_.gate_tolerance * std::max(1.0, std::abs(q0));
+  const Vector gradient = totals_.segment(kGrad, m);
+  const Matrix information = Eigen::Map<const Matrix>(totals_.data() + kGrad + m, m, m);
+  Vector delta(m);
+  if (gradient.cwiseAbs().maxCoeff() == 0.0 || !NewtonDirection(information, gradient, &delta) ||
+      0.5 * gradient.dot(delta) <= scale) {
+    return Speculation::kNotTried;  // IRLS keeps the gate without a pass.
+  }
+  MoeParams trial_params = *candidate;
+  SetIrlsCoordinates(IrlsCoordinates(params_.gate, p_) + 1.0 * delta, p_, &trial_params.gate);
+  R_.swap(R_previous_);
+  saved_totals_.swap(totals_);
+  const double saved_ll = log_likelihood_;
+  const bool saved_finite = finite_;
+  const Index saved_changes = last_selection_changes_;
+  EStep(trial_params, true);
+  const double q_trial = totals_[kSpecQ];
+  // Maximise accepts the full step when Q did not fall and stops when the
+  // increase is within tolerance (or after its only allowed iteration).
+  const bool valid = !top_k_ || last_selection_changes_ == 0;
+  if (valid && std::isfinite(q_trial) && q_trial >= q0 &&
+      (q_trial - q0 <= scale || options_.gate_max_iterations == 1)) {
+    *candidate = std::move(trial_params);
+    ++speculative_accepted_;
+    return Speculation::kAccepted;
+  }
+  // IRLS goes on: hand it the trial's evaluation. The information is the
+  // E-step's; it depends on R only through the row sums R_n = 1 (round-off).
+  // The E-step at the trial is kept: it is final if IRLS ends at the trial.
+  if (valid) {
+    ++speculative_trials_reused_;
+    trial->q = q_trial;
+    trial->gradient = totals_.segment(kGrad + m + m * m, m);
+    trial->information = Eigen::Map<const Matrix>(totals_.data() + kGrad + m, m, m);
+    *candidate = std::move(trial_params);
+    return Speculation::kTrialEvaluated;
+  }
+  R_.swap(R_previous_);
+  saved_totals_.swap(totals_);
+  log_likelihood_ = saved_ll;
+  finite_ = saved_finite;
+  last_selection_changes_ = saved_changes;
+  return Speculation::kNotTried;
+}
+
+GateParams EmEngine::GateMStepIrls(const Matrix& R, const Vector& totals,
+                                  const SoftmaxIrls::Evaluation* first_trial) {
   GateParams next = params_.gate;
   if (k_ < 2) return next;
-  const double scale = next.kind == GateKind::kTemperature ? 1.0 / next.temperature : 1.0;
   const Index m = (k_ - 1) * p_;
-  Vector w(m);
-  for (Index i = 0; i + 1 < k_; ++i) {
-    w[i * p_] = next.bias[i] * scale;
-    w.segment(i * p_ + 1, d_) = next.slope.row(i).transpose() * scale;
-  }
+  Vector w = IrlsCoordinates(next, p_);
   SoftmaxIrls::Evaluation start;
-  start.q = totals_[kQ];
-  start.gradient = totals_.segment(kGrad, m);
-  start.information = Eigen::Map<const Matrix>(totals_.data() + kGrad + m, m, m);
+  start.q = totals[kQ];
+  start.gradient = totals.segment(kGrad, m);
+  start.information = Eigen::Map<const Matrix>(totals.data() + kGrad + m, m, m);
   irls_->set_mask(top_k_ ? &accepted_selection_ : nullptr);
-  irls_->Maximise(R_, &w, &start, options_.gate_max_iterations, options_.gate_tolerance);
-  for (Index i = 0; i + 1 < k_; ++i) {
-    next.bias[i] = w[i * p_] / scale;
-    next.slope.row(i) = w.segment(i * p_ + 1, d_).transpose() / scale;
-  }
+  irls_->Maximise(R, &w, &start, options_.gate_max_iterations, options_.gate_tolerance,
+                  first_trial);
+  SetIrlsCoordinates(w, p_, &next);
   return next;
 }
 
@@ -307,12 +401,12 @@ double EmEngine::GateObjectiveAndGradient(const GateParams& gate, bool with_temp
     auto act_derivative = s.aux2.topRows(B);
     auto raw = s.joint.topRows(B);
     if (activation) {
-      act.noalias() = Zb.rightCols(d_) * W;
+      act.noalias() = Zb.rightCols(d_).lazyProduct(W);
       ApplyActivationInPlace(gate.activation, act, act_derivative, true);
       logits = act * inv_tau;
       logits.rowwise() += gate.bias.transpose();
     } else {
-      logits.noalias() = Zb * W;
+      logits.noalias() = Zb.lazyProduct(W);
       raw = logits;
     }
     auto probs = s.irls.probs.topRows(B);
@@ -379,7 +473,7 @@ double NegativeGateObjective(unsigned size, const double* x, double* grad, void*
 
 GateParams EmEngine::GateMStepLbfgs() const {
   const GateParams& current = params_.gate;
-  const std::vector<Index> free = FreeGateIndices(current, fit_tau_);
+  const std::vector<Index> free = FreeGateEntries(current, fit_tau_);
   if (free.empty()) return current;
   LbfgsContext context{this, current, PackGate(current, fit_tau_), &free, fit_tau_,
                        totals_[kQ], PackGate(current, fit_tau_), Vector()};
@@ -404,10 +498,26 @@ EmEngine::StepReport EmEngine::Step() {
   StepReport report;
   MoeParams candidate = params_;
   candidate.experts = ExpertMStep();
-  candidate.gate = irls_gate_ ? GateMStepIrls() : GateMStepLbfgs();
   const double previous = log_likelihood_;
   const double roundoff = LikelihoodRoundoff(previous);
-  EStep(candidate);
+  if (irls_gate_) {
+    SoftmaxIrls::Evaluation trial;
+    const Speculation speculation = TrySpeculativeGateStep(&candidate, &trial);
+    if (speculation == Speculation::kNotTried) {
+      candidate.gate = GateMStepIrls(R_, totals_, nullptr);
+      EStep(candidate, false);
+    } else if (speculation == Speculation::kTrialEvaluated) {
+      // R_ and totals_ hold the E-step at the trial; IRLS works on the previous R.
+      const GateParams gate = GateMStepIrls(R_previous_, saved_totals_, &trial);
+      if (!(PackGate(gate, false) == PackGate(candidate.gate, false))) {
+        candidate.gate = gate;
+        EStep(candidate, false);
+      }
+    }
+  } else {
+    candidate.gate = GateMStepLbfgs();
+    EStep(candidate, false);
+  }
   if (finite_ && top_k_ && log_likelihood_ < previous - roundoff) {
     // §6.2: the selection switched and the observed likelihood fell. Halve the
     // gate step; with the old gate the selection is the old one and the
@@ -420,13 +530,13 @@ EmEngine::StepReport EmEngine::Step() {
       alpha *= 0.5;
       candidate.gate.bias = old.bias + alpha * (target.bias - old.bias);
       candidate.gate.slope = old.slope + alpha * (target.slope - old.slope);
-      EStep(candidate);
+      EStep(candidate, false);
       ++report.gate_backtracks;
       accepted = finite_ && log_likelihood_ >= previous - roundoff;
     }
     if (!accepted) {
       candidate.gate = old;
-      EStep(candidate);
+      EStep(candidate, false);
       report.gate_step_dropped = true;
       ++dropped_gate_steps_;
     }

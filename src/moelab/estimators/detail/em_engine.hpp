@@ -47,8 +47,16 @@ class EmEngine {
 
   // One EM iteration (M-step, then the E-step at the new parameters).
   StepReport Step();
+  // IRLS gates: fuse the gate M-step's first trial evaluation into the E-step
+  // (TrySpeculativeGateStep; on by default). Off gives the plain sequence
+  // M-step, then E-step - for tests and as the benchmarks' baseline; the
+  // iterates agree up to round-off.
+  void set_speculative_gate_step(bool on) { speculative_gate_step_ = on; }
+  // How often the speculative E-step was final / served as IRLS's first trial.
+  int speculative_accepted() const { return speculative_accepted_; }
+  int speculative_trials_reused() const { return speculative_trials_reused_; }
   // Re-runs the E-step at the current parameters (benchmarks time it alone).
-  void RefreshEStep() { EStep(params_); }
+  void RefreshEStep() { EStep(params_, false); }
 
   const MoeParams& params() const { return params_; }
   double log_likelihood() const { return log_likelihood_; }
@@ -67,9 +75,30 @@ class EmEngine {
 
  private:
   struct Scratch;
-  void EStep(const MoeParams& params);
+  // `speculative`: also sum Q_old = sum_n sum_i r_ni log g_i(x_n) with the
+  // responsibilities in R_previous_ (see TrySpeculativeGateStep).
+  void EStep(const MoeParams& params, bool speculative);
   ExpertParams ExpertMStep();
-  GateParams GateMStepIrls() const;
+  // IRLS gates. Near convergence SoftmaxIrls::Maximise takes one full Newton
+  // step and stops, so its one evaluation (at the trial gate, with the old
+  // responsibilities) and the E-step at the candidate see the same gate. This
+  // runs the E-step at the trial gate and, in the same pass, Q_old(trial) and
+  // its gradient. kAccepted: Maximise would have stopped after that step; the
+  // candidate (trial gate) and the E-step are final, exactly as on the
+  // ordinary path but one pass cheaper. kTrialEvaluated: IRLS must go on;
+  // *trial holds Maximise's first trial evaluation (R_previous_ and
+  // saved_totals_ the previous iterate's R and sums), and the E-step at the
+  // trial stays in R_ / totals_ - final when IRLS ends at the trial, which is
+  // the usual case after one more (too small) Newton step. kNotTried: state
+  // untouched; IRLS keeps the gate without a pass, or a top-K selection moved
+  // (the trial is not the frozen-selection one).
+  enum class Speculation { kNotTried, kAccepted, kTrialEvaluated };
+  Speculation TrySpeculativeGateStep(MoeParams* candidate, SoftmaxIrls::Evaluation* trial);
+  // IRLS from the current gate with responsibilities R and E-step sums `totals`.
+  GateParams GateMStepIrls(const Matrix& R, const Vector& totals,
+                           const SoftmaxIrls::Evaluation* first_trial);
+  // Start of the per-expert sums in an E-step partials column.
+  Index ExpertOffset() const;
   GateParams GateMStepLbfgs() const;
 
   const Dataset& data_;
@@ -78,6 +107,8 @@ class EmEngine {
   bool top_k_, irls_gate_, fit_tau_;
   Matrix Z_;
   Matrix R_;
+  Matrix R_previous_;               // IRLS gates: R of the previous iterate during a
+                                    // speculative step
   BlockRunner runner_;
   std::unique_ptr<SoftmaxIrls> irls_;
   SelectionMask selection_, accepted_selection_;
@@ -86,6 +117,8 @@ class EmEngine {
   mutable Matrix gate_partials_;    // L-BFGS objective per-block sums
   Matrix rss_partials_;             // variance pass per-block sums
   Vector totals_;                   // reduced E-step sums of the current iterate
+  Vector saved_totals_;             // totals_ kept across a speculative E-step
+  bool speculative_gate_step_ = true;
   MoeParams params_;
   double log_likelihood_ = 0.0;
   bool finite_ = true;
@@ -93,6 +126,8 @@ class EmEngine {
   int variance_floor_hits_ = 0;
   int empty_expert_events_ = 0;
   int dropped_gate_steps_ = 0;
+  int speculative_accepted_ = 0;
+  int speculative_trials_reused_ = 0;
 };
 
 }  // namespace moelab::detail

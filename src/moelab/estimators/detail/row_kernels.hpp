@@ -9,14 +9,15 @@ namespace moelab::detail {
 
 // In place: logits -> log-softmax over each row (log g), probs = g, lse = the
 // row's log-sum-exp. Entries equal to -inf (experts not selected) stay -inf and
-// get probability exactly 0 when `has_neg_inf` (Eigen's vectorised exp returns
-// ~5e-309, not 0, for -inf; the mask restores the exact zero). Rows are assumed
+// get probability exactly 0 (ExpArray of vector_math.hpp returns an exact 0
+// for -inf, so `has_neg_inf` is no longer needed here). Rows are assumed
 // to hold at least one finite entry; otherwise the row turns NaN and the caller's
 // finiteness check reports it.
 void LogSoftmaxRows(Eigen::Ref<Matrix> logits, Eigen::Ref<Matrix> probs, Eigen::Ref<Vector> lse,
                     bool has_neg_inf);
 
-// out += Z' diag(w) Z  (p x p), using `scratch` (at least Z.rows() x p).
+// out += Z' diag(w) Z  (p x p; symmetric, so each entry is one dot product),
+// using `scratch` (at least Z.rows() x 1).
 void AddWeightedGram(const Eigen::Ref<const Matrix>& Z, const Eigen::Ref<const Vector>& w,
                      Eigen::Ref<Matrix> scratch, Eigen::Ref<Matrix> out);
 

@@ -9,12 +9,10 @@
 namespace moelab::detail {
 
 void SoftmaxIrls::Scratch::Resize(Index rows, Index k, Index p) {
-  const Index m = (k - 1) * p;
   logits.resize(rows, k);
   probs.resize(rows, k);
-  u.resize(rows, std::max<Index>(m, 1));
-  v.resize(rows, std::max<Index>(m, 1));
-  gram.resize(rows, p);
+  gram.resize(rows, 1);
+  pair.resize(p, p);
   lse.resize(rows);
   row_mass.resize(rows);
   residual.resize(rows);
@@ -41,6 +39,31 @@ void SoftmaxIrls::AccumulateBlock(const Eigen::Ref<const Matrix>& Zb,
                                   Eigen::Ref<Vector> gradient, Eigen::Ref<Matrix> information) {
   const Index B = Zb.rows(), k = Rb.cols(), p = Zb.cols();
   *q += WeightedLogSum(Rb, log_g, has_neg_inf);
+  AccumulateGradient(Zb, Rb, g, s, gradient);
+  if (!with_information) return;
+  auto mass = s.row_mass.head(B);  // from AccumulateGradient
+  auto residual = s.residual.head(B);
+  // Block (i, l) of the information is sum_n R_n (delta_il pi_ni - pi_ni pi_nl) z_n z_n':
+  // one weighted Gram per pair i <= l (the weight is a scalar per row).
+  auto pair = s.pair.topLeftCorner(p, p);
+  for (Index i = 0; i + 1 < k; ++i) {
+    residual.array() = mass.array() * g.col(i).array() * (1.0 - g.col(i).array());
+    AddWeightedGram(Zb, residual, s.gram, information.block(i * p, i * p, p, p));
+    for (Index l = i + 1; l + 1 < k; ++l) {
+      residual.array() = -(mass.array() * g.col(i).array() * g.col(l).array());
+      pair.setZero();
+      AddWeightedGram(Zb, residual, s.gram, pair);
+      information.block(i * p, l * p, p, p) += pair;
+      information.block(l * p, i * p, p, p) += pair;
+    }
+  }
+}
+
+void SoftmaxIrls::AccumulateGradient(const Eigen::Ref<const Matrix>& Zb,
+                                     const Eigen::Ref<const Matrix>& Rb,
+                                     const Eigen::Ref<const Matrix>& g, Scratch& s,
+                                     Eigen::Ref<Vector> gradient) {
+  const Index B = Zb.rows(), k = Rb.cols(), p = Zb.cols();
   auto mass = s.row_mass.head(B);
   mass = Rb.rowwise().sum();
   auto residual = s.residual.head(B);
@@ -48,19 +71,6 @@ void SoftmaxIrls::AccumulateBlock(const Eigen::Ref<const Matrix>& Zb,
     residual.array() = Rb.col(i).array() - mass.array() * g.col(i).array();
     gradient.segment(i * p, p).noalias() += Zb.transpose() * residual;
   }
-  if (!with_information) return;
-  const Index m = (k - 1) * p;
-  auto U = s.u.topLeftCorner(B, m);
-  auto V = s.v.topLeftCorner(B, m);
-  for (Index i = 0; i + 1 < k; ++i) {
-    // Diagonal block: sum_n R_n pi_ni z z'.
-    residual.array() = mass.array() * g.col(i).array();
-    AddWeightedGram(Zb, residual, s.gram, information.block(i * p, i * p, p, p));
-    U.middleCols(i * p, p) = Zb.array().colwise() * g.col(i).array();
-    V.middleCols(i * p, p) = U.middleCols(i * p, p).array().colwise() * mass.array();
-  }
-  // Minus sum_n R_n (pi_i z)(pi_l z)'.
-  information.noalias() -= U.transpose() * V;
 }
 
 SoftmaxIrls::Evaluation SoftmaxIrls::Evaluate(const Eigen::Ref<const Matrix>& R, const Vector& w,
@@ -72,7 +82,7 @@ SoftmaxIrls::Evaluation SoftmaxIrls::Evaluate(const Eigen::Ref<const Matrix>& R,
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
     auto Zb = Z_.middleRows(b0, B);
     auto logits = s.logits.topRows(B);
-    logits.noalias() = Zb * W;
+    logits.noalias() = Zb.lazyProduct(W);  // as in the EM E-step (same bits)
     if (masked) {
       for (Index i = 0; i < k_; ++i) {
         for (Index r = 0; r < B; ++r) {
@@ -123,7 +133,8 @@ bool NewtonDirection(const Matrix& information, const Vector& gradient, Vector* 
 
 SoftmaxIrls::Outcome SoftmaxIrls::Maximise(const Eigen::Ref<const Matrix>& R, Vector* w,
                                            const Evaluation* at_start, int max_iterations,
-                                           double tolerance) const {
+                                           double tolerance,
+                                           const Evaluation* first_trial) const {
   Outcome outcome;
   Evaluation current;
   if (at_start != nullptr) {
@@ -155,8 +166,12 @@ SoftmaxIrls::Outcome SoftmaxIrls::Maximise(const Eigen::Ref<const Matrix>& R, Ve
     Evaluation trial;
     for (int halving = 0; halving < 30; ++halving, step *= 0.5) {
       const Vector w_trial = *w + step * delta;
-      trial = Evaluate(R, w_trial, true);
-      ++outcome.evaluations;
+      if (it == 0 && halving == 0 && first_trial != nullptr) {
+        trial = *first_trial;
+      } else {
+        trial = Evaluate(R, w_trial, true);
+        ++outcome.evaluations;
+      }
       if (std::isfinite(trial.q) && trial.q >= current.q) {
         *w = w_trial;
         accepted = true;

@@ -46,7 +46,7 @@ class SoftmaxIrls {
   };
   // Per-thread block scratch (also used by the EM E-step).
   struct Scratch {
-    Matrix logits, probs, u, v, gram;
+    Matrix logits, probs, gram, pair;
     Vector lse, row_mass, residual;
     void Resize(Index rows, Index k, Index p);
   };
@@ -61,9 +61,13 @@ class SoftmaxIrls {
                       bool with_information) const;
 
   // Newton iterations from *w (updated in place). `at_start`, when given,
-  // must be Evaluate(R, *w, true) (the EM E-step computes it for free).
+  // must be Evaluate(R, *w, true) (the EM E-step computes it for free);
+  // `first_trial`, when given, must be Evaluate(R, *w + delta, true) for the
+  // first Newton direction delta (the EM engine's speculative E-step computes
+  // it). Both only save passes over the data; the iterates are the same.
   Outcome Maximise(const Eigen::Ref<const Matrix>& R, Vector* w, const Evaluation* at_start,
-                   int max_iterations, double tolerance) const;
+                   int max_iterations, double tolerance,
+                   const Evaluation* first_trial = nullptr) const;
 
   // Block kernel: adds the block's Q, gradient and (optionally) information to
   // the outputs, given its responsibilities Rb and log g / g (B x k). Used by
@@ -74,6 +78,12 @@ class SoftmaxIrls {
                               const Eigen::Ref<const Matrix>& g, bool has_neg_inf,
                               bool with_information, Scratch& scratch, double* q,
                               Eigen::Ref<Vector> gradient, Eigen::Ref<Matrix> information);
+
+  // The gradient part of AccumulateBlock alone: gradient += sum_n (r_ni - R_n g_ni) z_n.
+  static void AccumulateGradient(const Eigen::Ref<const Matrix>& Zb,
+                                 const Eigen::Ref<const Matrix>& Rb,
+                                 const Eigen::Ref<const Matrix>& g, Scratch& scratch,
+                                 Eigen::Ref<Vector> gradient);
 
   // The p x k logit matrix (column k-1 zero) of reduced coordinates w.
   static Matrix LogitMatrix(const Vector& w, Index num_experts, Index p);

@@ -1,0 +1,198 @@
+#include "moelab/estimators/detail/vector_math.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MOELAB_VECTOR_EXTENSIONS 1
+#if defined(__x86_64__) || defined(__i386__)
+#define MOELAB_AVX2_DISPATCH 1
+#endif
+#endif
+
+#if defined(MOELAB_VECTOR_EXTENSIONS)
+// 32-byte vectors only ever cross function boundaries inside the AVX2 wrappers
+// (everything else is always_inline), so the psABI note does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+namespace moelab::detail {
+
+#if defined(MOELAB_VECTOR_EXTENSIONS)
+
+namespace {
+
+template <int W>
+struct Lanes {
+  typedef double D __attribute__((vector_size(8 * W)));
+  typedef std::int64_t I __attribute__((vector_size(8 * W)));
+  typedef std::uint64_t U __attribute__((vector_size(8 * W)));
+};
+
+template <typename D>
+[[gnu::always_inline]] inline D Splat(double value) {
+  return D{} + value;
+}
+
+template <int W>
+[[gnu::always_inline]] inline typename Lanes<W>::D ExpLanes(const typename Lanes<W>::D& x) {
+  using D = typename Lanes<W>::D;
+  using I = typename Lanes<W>::I;
+  const D lo = Splat<D>(-708.3), hi = Splat<D>(709.0);
+  D xc = x < lo ? lo : x;
+  xc = xc > hi ? hi : xc;
+  // t = 1.5 * 2^52 + n: adding the shift rounds x / ln 2 to the nearest
+  // integer n, which then sits in the low mantissa bits of t.
+  const D shift = Splat<D>(6755399441055744.0);
+  const D t = xc * 1.4426950408889634074 + shift;
+  const D n = t - shift;
+  const D r = (xc - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+  const D r2 = r * r;
+  const D px = ((1.26177193074810590878e-4 * r2 + 3.02994407707441961300e-2) * r2 +
+                9.99999999999999999910e-1) *
+               r;
+  const D qx = ((3.00198505138664455042e-6 * r2 + 2.52448340349684104192e-3) * r2 +
+                2.27265548208155028766e-1) *
+                   r2 +
+               2.00000000000000000009e0;
+  const D er = 1.0 + 2.0 * (px / (qx - px));
+  // 2^n: (n + 1023) into the exponent field; the shift drops t's high bits.
+  const I scale = ((I)t + 1023) << 52;
+  D y = er * (D)scale;
+  y = x < lo ? Splat<D>(0.0) : y;
+  y = x > hi ? Splat<D>(std::numeric_limits<double>::infinity()) : y;
+  return x != x ? x : y;
+}
+
+template <int W>
+[[gnu::always_inline]] inline typename Lanes<W>::D LogLanes(const typename Lanes<W>::D& x) {
+  using D = typename Lanes<W>::D;
+  using U = typename Lanes<W>::U;
+  // fdlibm / musl log: move the mantissa into [sqrt(2)/2, sqrt(2)).
+  U ix = (U)x;
+  ix += std::uint64_t{0x3ff00000 - 0x3fe6a09e} << 32;
+  const D k = (D)((ix >> 52) | 0x4330000000000000ULL) - (4503599627370496.0 + 1023.0);
+  ix = (ix & 0x000fffffffffffffULL) + (std::uint64_t{0x3fe6a09e} << 32);
+  const D f = (D)ix - 1.0;
+  const D hfsq = 0.5 * f * f;
+  const D s = f / (2.0 + f);
+  const D z = s * s, w = z * z;
+  const D t1 = w * (3.999999999940941908e-01 +
+                    w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+  const D t2 = z * (6.666666666666735130e-01 +
+                    w * (2.857142874366239149e-01 +
+                         w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+  return s * (hfsq + (t2 + t1)) + k * 1.90821492927058770002e-10 - hfsq + f +
+         k * 6.93147180369123816490e-01;
+}
+
+bool NeedsLibmLog(double v) {
+  return !(v >= std::numeric_limits<double>::min() && v <= std::numeric_limits<double>::max());
+}
+
+enum class Op { kExp, kLog };
+
+// Full vectors, then the tail padded with `pad` (a harmless argument).
+template <int W, Op op>
+[[gnu::always_inline]] inline void Apply(const double* x, double* y, Index n, double pad) {
+  using D = typename Lanes<W>::D;
+  Index j = 0;
+  for (; j + W <= n; j += W) {
+    D v;
+    std::memcpy(&v, x + j, sizeof v);
+    if constexpr (op == Op::kExp) {
+      v = ExpLanes<W>(v);
+    } else {
+      v = LogLanes<W>(v);
+    }
+    std::memcpy(y + j, &v, sizeof v);
+  }
+  if (j < n) {
+    double buffer[W];
+    for (int l = 0; l < W; ++l) buffer[l] = j + l < n ? x[j + l] : pad;
+    D v;
+    std::memcpy(&v, buffer, sizeof v);
+    if constexpr (op == Op::kExp) {
+      v = ExpLanes<W>(v);
+    } else {
+      v = LogLanes<W>(v);
+    }
+    std::memcpy(buffer, &v, sizeof v);
+    for (Index l = 0; j + l < n; ++l) y[j + l] = buffer[l];
+  }
+}
+
+template <int W>
+[[gnu::always_inline]] inline void ExpImpl(const double* x, double* y, Index n) {
+  Apply<W, Op::kExp>(x, y, n, 0.0);
+}
+
+template <int W>
+[[gnu::always_inline]] inline void LogImpl(const double* x, double* y, Index n) {
+  // The fast path is exact only for positive normal finite x; the rest (rare
+  // here: sums of exps are >= 1) are redone by std::log. Checked before the
+  // in-place write so that x == y works.
+  bool special = false;
+  for (Index j = 0; j < n; ++j) special |= NeedsLibmLog(x[j]);
+  if (!special) {
+    Apply<W, Op::kLog>(x, y, n, 1.0);
+    return;
+  }
+  for (Index j = 0; j < n; ++j) {
+    if (NeedsLibmLog(x[j])) {
+      y[j] = std::log(x[j]);
+    } else {
+      typename Lanes<W>::D v = Splat<typename Lanes<W>::D>(x[j]);
+      y[j] = LogLanes<W>(v)[0];
+    }
+  }
+}
+
+#if defined(MOELAB_AVX2_DISPATCH)
+__attribute__((target("avx2"))) void ExpAvx2(const double* x, double* y, Index n) {
+  ExpImpl<4>(x, y, n);
+}
+__attribute__((target("avx2"))) void LogAvx2(const double* x, double* y, Index n) {
+  LogImpl<4>(x, y, n);
+}
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+}  // namespace
+
+void ExpArrayPortable(const double* x, double* y, Index n) { ExpImpl<2>(x, y, n); }
+void LogArrayPortable(const double* x, double* y, Index n) { LogImpl<2>(x, y, n); }
+
+void ExpArray(const double* x, double* y, Index n) {
+#if defined(MOELAB_AVX2_DISPATCH)
+  if (HasAvx2()) return ExpAvx2(x, y, n);
+#endif
+  ExpImpl<2>(x, y, n);
+}
+
+void LogArray(const double* x, double* y, Index n) {
+#if defined(MOELAB_AVX2_DISPATCH)
+  if (HasAvx2()) return LogAvx2(x, y, n);
+#endif
+  LogImpl<2>(x, y, n);
+}
+
+#else  // no vector extensions: the C library
+
+void ExpArrayPortable(const double* x, double* y, Index n) {
+  for (Index j = 0; j < n; ++j) y[j] = std::exp(x[j]);
+}
+void LogArrayPortable(const double* x, double* y, Index n) {
+  for (Index j = 0; j < n; ++j) y[j] = std::log(x[j]);
+}
+void ExpArray(const double* x, double* y, Index n) { ExpArrayPortable(x, y, n); }
+void LogArray(const double* x, double* y, Index n) { LogArrayPortable(x, y, n); }
+
+#endif
+
+}  // namespace moelab::detail
