@@ -316,7 +316,8 @@ EmEngine::Speculation EmEngine::TrySpeculativeGateStep(MoeParams* candidate,
   const Index m = (k_ - 1) * p_;
   // A top-K trial is only usable when no selection switches (Q_old uses the
   // frozen selection); skip it while selections are still moving.
-  if (!speculative_gate_step_ || m == 0 || (top_k_ && last_selection_changes_ > 0)) {
+  if (!speculative_gate_step_ || !speculate_next_ || m == 0 ||
+      (top_k_ && last_selection_changes_ > 0)) {
     return Speculation::kNotTried;
   }
   // SoftmaxIrls::Maximise's first iteration, from the E-step's evaluation.
@@ -367,7 +368,9 @@ EmEngine::Speculation EmEngine::TrySpeculativeGateStep(MoeParams* candidate,
 }
 
 GateParams EmEngine::GateMStepIrls(const Matrix& R, const Vector& totals,
-                                  const SoftmaxIrls::Evaluation* first_trial) {
+                                  const SoftmaxIrls::Evaluation* first_trial,
+                                  int* newton_steps) {
+  *newton_steps = 0;
   GateParams next = params_.gate;
   if (k_ < 2) return next;
   const Index m = (k_ - 1) * p_;
@@ -377,8 +380,9 @@ GateParams EmEngine::GateMStepIrls(const Matrix& R, const Vector& totals,
   start.gradient = totals.segment(kGrad, m);
   start.information = Eigen::Map<const Matrix>(totals.data() + kGrad + m, m, m);
   irls_->set_mask(top_k_ ? &accepted_selection_ : nullptr);
-  irls_->Maximise(R, &w, &start, options_.gate_max_iterations, options_.gate_tolerance,
-                  first_trial);
+  *newton_steps = irls_->Maximise(R, &w, &start, options_.gate_max_iterations,
+                                  options_.gate_tolerance, first_trial)
+                      .iterations;
   SetIrlsCoordinates(w, p_, &next);
   return next;
 }
@@ -503,17 +507,22 @@ EmEngine::StepReport EmEngine::Step() {
   if (irls_gate_) {
     SoftmaxIrls::Evaluation trial;
     const Speculation speculation = TrySpeculativeGateStep(&candidate, &trial);
+    int newton_steps = 1;
     if (speculation == Speculation::kNotTried) {
-      candidate.gate = GateMStepIrls(R_, totals_, nullptr);
+      candidate.gate = GateMStepIrls(R_, totals_, nullptr, &newton_steps);
       EStep(candidate, false);
     } else if (speculation == Speculation::kTrialEvaluated) {
       // R_ and totals_ hold the E-step at the trial; IRLS works on the previous R.
-      const GateParams gate = GateMStepIrls(R_previous_, saved_totals_, &trial);
+      const GateParams gate = GateMStepIrls(R_previous_, saved_totals_, &trial, &newton_steps);
       if (!(PackGate(gate, false) == PackGate(candidate.gate, false))) {
         candidate.gate = gate;
         EStep(candidate, false);
       }
     }
+    // When IRLS went past its first trial, the fused E-step was one pass too
+    // many (the E-step costs more than an IRLS evaluation); speculate again
+    // once IRLS is back to at most one Newton step.
+    speculate_next_ = newton_steps <= 1;
   } else {
     candidate.gate = GateMStepLbfgs();
     EStep(candidate, false);

@@ -96,7 +96,7 @@ class EmEngine {
   Speculation TrySpeculativeGateStep(MoeParams* candidate, SoftmaxIrls::Evaluation* trial);
   // IRLS from the current gate with responsibilities R and E-step sums `totals`.
   GateParams GateMStepIrls(const Matrix& R, const Vector& totals,
-                           const SoftmaxIrls::Evaluation* first_trial);
+                           const SoftmaxIrls::Evaluation* first_trial, int* newton_steps);
   // Start of the per-expert sums in an E-step partials column.
   Index ExpertOffset() const;
   GateParams GateMStepLbfgs() const;
@@ -119,6 +119,7 @@ class EmEngine {
   Vector totals_;                   // reduced E-step sums of the current iterate
   Vector saved_totals_;             // totals_ kept across a speculative E-step
   bool speculative_gate_step_ = true;
+  bool speculate_next_ = true;      // the last IRLS took at most one Newton step
   MoeParams params_;
   double log_likelihood_ = 0.0;
   bool finite_ = true;
