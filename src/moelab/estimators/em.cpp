@@ -6,6 +6,7 @@
 
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/detail/em_engine.hpp"
+#include "moelab/estimators/detail/fit_input.hpp"
 
 namespace moelab {
 
@@ -26,21 +27,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void ValidateInput(const Dataset& data, const MoeParams& init, const EmOptions& options) {
-  constexpr const char* kFn = "FitEm";
-  options.Validate();
-  data.Validate();
-  init.Validate();
-  CheckSize(kFn, "init dimension d (data X columns)", init.dim(), data.dim());
-  const Index free = NumFreeParameters(init, options.fit_temperature);
-  if (data.size() < free) {
-    std::ostringstream os;
-    os << "n = " << data.size() << " is smaller than the number of free parameters (" << free
-       << ")";
-    ThrowInvalid(kFn, os.str());
-  }
-}
-
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
@@ -48,8 +34,12 @@ double Seconds(Clock::time_point since) {
 }  // namespace
 
 FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& options) {
+  constexpr const char* kFn = "FitEm";
   const auto start_time = Clock::now();
-  ValidateInput(data, init, options);
+  options.Validate();
+  detail::CheckFitInput(kFn, data, init);
+  detail::CheckEnoughObservations(kFn, data.size(),
+                                  NumFreeParameters(init, options.fit_temperature));
 
   FitResult result;
   result.estimator = "em";

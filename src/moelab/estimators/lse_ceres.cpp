@@ -7,11 +7,11 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
-#include <sstream>
 #include <vector>
 
 #include "moelab/core/check.hpp"
 #include "moelab/core/log_sum_exp.hpp"
+#include "moelab/estimators/detail/fit_input.hpp"
 #include "moelab/estimators/objective.hpp"
 #include "moelab/model/gates/gate.hpp"
 #include "moelab/model/gaussian_moe.hpp"
@@ -200,16 +200,10 @@ FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
   constexpr const char* kFn = "FitLseCeres";
   const auto start = std::chrono::steady_clock::now();
   options.Validate();
-  data.Validate();
-  init.Validate();
-  CheckSize(kFn, "init dimension d (data X columns)", init.dim(), data.dim());
+  detail::CheckFitInput(kFn, data, init);
   const MeanLayout layout(init);
   const Index n = data.size(), P = layout.size();
-  if (n < P) {
-    std::ostringstream os;
-    os << "n = " << n << " observations are fewer than the " << P << " free mean parameters";
-    ThrowInvalid(kFn, os.str());
-  }
+  detail::CheckEnoughObservations(kFn, n, P, "free mean parameters");
 
   FitResult result;
   result.estimator = "lse-ceres";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "moelab/core/check.hpp"
+#include "moelab/estimators/detail/fit_input.hpp"
 #include "moelab/estimators/objective.hpp"
 #include "moelab/model/gaussian_moe.hpp"
 
@@ -132,17 +133,10 @@ FitResult FitMleNlopt(const Dataset& data, const MoeParams& init,
   constexpr const char* kFn = "FitMleNlopt";
   const auto start = std::chrono::steady_clock::now();
   options.Validate();
-  data.Validate();
-  init.Validate();
-  CheckSize(kFn, "init dimension d (data X columns)", init.dim(), data.dim());
+  detail::CheckFitInput(kFn, data, init);
   const MoeObjective objective(data, init, options.fit_temperature);
   const Index num_parameters = objective.num_parameters();
-  if (data.size() < num_parameters) {
-    std::ostringstream os;
-    os << "n = " << data.size() << " observations are fewer than the " << num_parameters
-       << " free parameters";
-    ThrowInvalid(kFn, os.str());
-  }
+  detail::CheckEnoughObservations(kFn, data.size(), num_parameters);
 
   FitResult result;
   result.estimator = "mle-nlopt";

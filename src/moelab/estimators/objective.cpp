@@ -20,8 +20,7 @@ MoeObjective::MoeObjective(const Dataset& data, const MoeParams& shape, bool fit
   shape.Validate();
   CheckSize(kFn, "data dimension d (X columns)", data.dim(), shape.dim());
   free_gate_ = FreeGateEntries(shape.gate);
-  num_parameters_ = static_cast<Index>(free_gate_.size()) + (fit_temperature_ ? 1 : 0) +
-                    num_experts_ * (dim_ + 2);
+  num_parameters_ = NumFreeParameters(shape, fit_temperature_);
 }
 
 Index MoeObjective::expert_offset(Index i) const {
