@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "support/expect_invalid.hpp"
 #include "support/test_util.hpp"
@@ -12,13 +11,7 @@
 namespace moelab {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
+using testing::ReadTextFile;
 PlotSpec Example() {
   PlotSpec spec;
   spec.title = "loss \"D1\" against n";
@@ -36,12 +29,12 @@ TEST(GnuplotPlotTest, WritesDataScriptAndPng) {
   const std::string dir = testing::MakeTempDir("moelab_plot");
   const PlotOutput out = WritePlot(Example(), dir + "/sub/loss");
   EXPECT_TRUE(std::filesystem::exists(out.data));
-  const std::string script = ReadFile(out.script);
+  const std::string script = ReadTextFile(out.script);
   EXPECT_NE(script.find("set logscale x"), std::string::npos);
   EXPECT_NE(script.find("datafile index 1"), std::string::npos);
   EXPECT_NE(script.find("loss.png"), std::string::npos);
   EXPECT_NE(script.find("\\\"D1\\\""), std::string::npos);  // quotes escaped
-  EXPECT_NE(ReadFile(out.data).find("100 0.1 0.08 0.12"), std::string::npos);
+  EXPECT_NE(ReadTextFile(out.data).find("100 0.1 0.08 0.12"), std::string::npos);
   // gnuplot (gnuplot-nox) is a declared dependency, so the PNG must exist.
   EXPECT_TRUE(out.drawn) << out.message;
   std::ifstream png(out.png, std::ios::binary);

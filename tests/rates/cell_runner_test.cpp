@@ -5,30 +5,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "moelab/core/rng.hpp"
+#include "rates/synthetic_study.hpp"
 #include "support/expect_invalid.hpp"
 #include "support/test_util.hpp"
 
 namespace moelab {
 namespace {
 
+using testing::ReadTextFile;
 using testing::ThrowsInvalidArgument;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
 int CountLines(const std::string& path) {
-  const std::string text = ReadFile(path);
+  const std::string text = ReadTextFile(path);
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }
 
@@ -36,23 +31,15 @@ int CountLines(const std::string& path) {
 // sleep whose length depends on the seed so that with several threads the
 // cells finish (and are logged) in a scrambled order.
 CellRecord SyntheticCell(const CellKey& key, int sleep_ms) {
-  Rng rng(key.seed);
   CellRecord r;
   r.status = key.replication % 3 == 0 ? "converged" : "max, iterations";  // comma is sanitised
-  r.values = {StandardNormal(rng) / std::sqrt(static_cast<double>(key.n)), UniformReal(rng, 0, 1),
-              key.replication == 1 ? std::nan("") : 1.0 / 3.0};
+  r.values = testing::SyntheticValues(key);
   if (sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms + key.seed % 3));
   return r;
 }
 
 CellRunnerOptions Options(const std::string& dir, int threads) {
-  CellRunnerOptions o;
-  o.out_dir = dir;
-  o.identity = "{\n  \"study\": \"synthetic\",\n  \"seed\": 5\n}";
-  o.value_columns = {"loss", "u", "third"};
-  o.num_threads = threads;
-  o.progress = CellRunnerOptions::Progress::kOff;
-  return o;
+  return testing::SyntheticOptions(dir, threads);
 }
 
 const std::vector<CellKey> kCells = MakeCells({100, 200, 400, 800}, 6, 5);
@@ -75,11 +62,11 @@ TEST(CellRunnerTest, OneAndTwoThreadsGiveByteIdenticalCsv) {
   const CellRunSummary four = RunCells(kCells, fn, Options(base + "/four", 4));
   ASSERT_TRUE(one.complete && two.complete && four.complete);
   EXPECT_EQ(one.computed, 24);
-  const std::string csv = ReadFile(one.cells_csv);
-  EXPECT_EQ(csv, ReadFile(two.cells_csv));
-  EXPECT_EQ(csv, ReadFile(four.cells_csv));
+  const std::string csv = ReadTextFile(one.cells_csv);
+  EXPECT_EQ(csv, ReadTextFile(two.cells_csv));
+  EXPECT_EQ(csv, ReadTextFile(four.cells_csv));
   // Sorted by (n, replication), no wall times, %.17g numbers, NaN as "nan".
-  const auto records = ReadCellRecords(one.cells_csv, {"loss", "u", "third"});
+  const auto records = ReadCellRecords(one.cells_csv, testing::kSyntheticColumns);
   ASSERT_EQ(records.size(), 24u);
   for (std::size_t i = 0; i < records.size(); ++i) {
     EXPECT_EQ(records[i].key.n, kCells[i].n);
@@ -90,7 +77,7 @@ TEST(CellRunnerTest, OneAndTwoThreadsGiveByteIdenticalCsv) {
   EXPECT_EQ(csv.find("seconds"), std::string::npos);
   EXPECT_NE(csv.find(",nan"), std::string::npos);
   EXPECT_NE(csv.find("max; iterations"), std::string::npos);
-  EXPECT_NE(ReadFile(base + "/two/timings.csv").find("n,replication,seconds"), std::string::npos);
+  EXPECT_NE(ReadTextFile(base + "/two/timings.csv").find("n,replication,seconds"), std::string::npos);
 }
 
 TEST(CellRunnerTest, InterruptedRunResumesToTheSameCsv) {
@@ -118,11 +105,11 @@ TEST(CellRunnerTest, InterruptedRunResumesToTheSameCsv) {
   EXPECT_TRUE(second.complete);
   EXPECT_EQ(second.resumed, 7);
   EXPECT_EQ(calls, 17);
-  EXPECT_EQ(ReadFile(second.cells_csv), ReadFile(full.cells_csv));
+  EXPECT_EQ(ReadTextFile(second.cells_csv), ReadTextFile(full.cells_csv));
   // A third run finds everything done and rewrites the same file.
   const CellRunSummary third = RunCells(kCells, fn, o);
   EXPECT_EQ(third.computed, 0);
-  EXPECT_EQ(ReadFile(third.cells_csv), ReadFile(full.cells_csv));
+  EXPECT_EQ(ReadTextFile(third.cells_csv), ReadTextFile(full.cells_csv));
 }
 
 // The real thing: a child process runs the study and is killed with SIGKILL
@@ -148,7 +135,7 @@ TEST(CellRunnerTest, KilledProcessResumesToTheSameCsv) {
   EXPECT_GE(resumed.resumed, 6);
   EXPECT_LT(resumed.resumed, 24);  // it really was interrupted (24 cells x 15 ms / 2 threads)
   const CellRunSummary clean = RunCells(kCells, fn, Options(base + "/clean", 1));
-  EXPECT_EQ(ReadFile(resumed.cells_csv), ReadFile(clean.cells_csv));
+  EXPECT_EQ(ReadTextFile(resumed.cells_csv), ReadTextFile(clean.cells_csv));
 }
 
 TEST(CellRunnerTest, RefusesAFolderHoldingADifferentStudy) {

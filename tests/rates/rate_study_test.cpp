@@ -3,9 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "moelab/estimators/free_parameters.hpp"
 #include "moelab/rates/study_report.hpp"
 #include "moelab/simulation/presets.hpp"
 #include "support/expect_invalid.hpp"
@@ -14,14 +13,8 @@
 namespace moelab {
 namespace {
 
+using testing::ReadTextFile;
 using testing::ThrowsInvalidArgument;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 RateStudyConfig FromPreset(const std::string& name, std::vector<Index> grid, int reps) {
   const Preset preset = GetPreset(name);
@@ -75,14 +68,14 @@ TEST(RateStudyTest, OneAndTwoThreadsAndAResumedRunGiveTheSameCsv) {
   const std::string base = testing::MakeTempDir("moelab_study_threads");
   const auto one = RunRateStudy(c, base + "/one", Quiet(1));
   const auto two = RunRateStudy(c, base + "/two", Quiet(2));
-  const std::string csv = ReadFile(one.run.cells_csv);
-  EXPECT_EQ(csv, ReadFile(two.run.cells_csv));
+  const std::string csv = ReadTextFile(one.run.cells_csv);
+  EXPECT_EQ(csv, ReadTextFile(two.run.cells_csv));
   RateStudyRunOptions stop = Quiet(2);
   stop.stop_after = 2;
   EXPECT_FALSE(RunRateStudy(c, base + "/resumed", stop).run.complete);
   const auto resumed = RunRateStudy(c, base + "/resumed", Quiet(2));
   EXPECT_EQ(resumed.run.resumed, 2);
-  EXPECT_EQ(csv, ReadFile(resumed.run.cells_csv));
+  EXPECT_EQ(csv, ReadTextFile(resumed.run.cells_csv));
 }
 
 // The real MoE study through the shard path: two shards merged give the
@@ -100,7 +93,7 @@ TEST(RateStudyTest, ShardsMergedGiveTheSingleRunCsv) {
     EXPECT_TRUE(shard.records.empty());  // a shard has no cells.csv
   }
   const auto merged = MergeRateStudy(c, {base + "/s1", base + "/s0"}, base + "/merged");
-  EXPECT_EQ(ReadFile(merged.run.cells_csv), ReadFile(single.run.cells_csv));
+  EXPECT_EQ(ReadTextFile(merged.run.cells_csv), ReadTextFile(single.run.cells_csv));
   ASSERT_EQ(merged.records.size(), single.records.size());
   for (std::size_t i = 0; i < merged.records.size(); ++i)
     EXPECT_EQ(merged.records[i].values[0], single.records[i].values[0]);
@@ -128,13 +121,14 @@ TEST(RateStudyTest, CellsAreReproducibleFromTheirSeedAlone) {
   EXPECT_NE(std::find(columns.begin(), columns.end(), "multi_beta1"), columns.end());
 }
 
+// The count RateStudyConfig::Validate holds the smallest n against.
 TEST(RateStudyTest, FreeParameterCounts) {
   ModelShape s;  // softmax k = 2, d = 1: gate 2, experts 6
-  EXPECT_EQ(FreeParameterCount(s, false), 8);
+  EXPECT_EQ(NumFreeParameters(s, false), 8);
   s.num_experts = 3;
-  EXPECT_EQ(FreeParameterCount(s, false), 4 + 9);
+  EXPECT_EQ(NumFreeParameters(s, false), 4 + 9);
   s.gate = GateKind::kActivation;  // tanh: no slope translation
-  EXPECT_EQ(FreeParameterCount(s, true), (2 + 3) + 1 + 9);
+  EXPECT_EQ(NumFreeParameters(s, true), (2 + 3) + 1 + 9);
 }
 
 TEST(RateStudyTest, BadConfigsFailBeforeAnyWork) {
@@ -165,12 +159,12 @@ TEST(RateStudyTest, BadConfigsFailBeforeAnyWork) {
   // A folder holding a different study (other seed) is refused before any cell runs.
   RateStudyConfig first = FromPreset("softmax-exact", {100}, 1);
   RunRateStudy(first, dir + "/b", Quiet(1));
-  const std::string log_before = ReadFile(dir + "/b/cells.log");
+  const std::string log_before = ReadTextFile(dir + "/b/cells.log");
   RateStudyConfig second = first;
   second.base_seed = 7;
   EXPECT_TRUE(ThrowsInvalidArgument([&] { RunRateStudy(second, dir + "/b", Quiet(1)); },
                                     {"holds a different study", "base_seed"}));
-  EXPECT_EQ(ReadFile(dir + "/b/cells.log"), log_before);
+  EXPECT_EQ(ReadTextFile(dir + "/b/cells.log"), log_before);
 }
 
 TEST(RateStudyTest, TopKOverWithAViolatingKbarIsFlagged) {

@@ -3,48 +3,31 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
-#include "moelab/core/rng.hpp"
 #include "moelab/rates/detail/study_folder.hpp"
+#include "rates/synthetic_study.hpp"
 #include "support/expect_invalid.hpp"
 #include "support/test_util.hpp"
 
 namespace moelab {
 namespace {
 
+using testing::ReadTextFile;
 using testing::ThrowsInvalidArgument;
 namespace fs = std::filesystem;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
-
 // A synthetic cell whose numbers come from its seed alone.
 CellRecord SyntheticCell(const CellKey& key) {
-  Rng rng(key.seed);
   CellRecord r;
   r.status = key.replication % 2 == 0 ? "converged" : "max-iterations";
-  r.values = {StandardNormal(rng) / std::sqrt(static_cast<double>(key.n)), UniformReal(rng, 0, 1),
-              key.replication == 1 ? std::nan("") : 1.0 / 3.0};
+  r.values = testing::SyntheticValues(key);
   return r;
 }
 
 CellRunnerOptions Options(const std::string& dir, ShardSpec shard = {}) {
-  CellRunnerOptions o;
-  o.out_dir = dir;
-  o.identity = "{\n  \"study\": \"synthetic\",\n  \"seed\": 5\n}";
-  o.value_columns = {"loss", "u", "third"};
-  o.num_threads = 2;
-  o.progress = CellRunnerOptions::Progress::kOff;
-  o.shard = shard;
-  return o;
+  return testing::SyntheticOptions(dir, /*num_threads=*/2, shard);
 }
 
 // 5 sample sizes x 3 replications = 15 cells: 3 shards of 5 cells each, 4
@@ -71,7 +54,7 @@ TEST(ShardMergeTest, ShardsPartitionTheCellsAndMergeToTheSingleRunCsv) {
     int cells = 0;
     for (int i = 0; i < count; ++i) {
       // A shard folder holds its own cells only, and no final files.
-      const auto records = detail::ReadCellLog(dirs[i] + "/cells.log", {"loss", "u", "third"}, false);
+      const auto records = detail::ReadCellLog(dirs[i] + "/cells.log", testing::kSyntheticColumns, false);
       for (const auto& r : records) {
         const std::size_t position = static_cast<std::size_t>(
             std::find_if(kCells.begin(), kCells.end(), [&](const CellKey& k) {
@@ -87,15 +70,15 @@ TEST(ShardMergeTest, ShardsPartitionTheCellsAndMergeToTheSingleRunCsv) {
     const CellRunSummary merged = MergeShards(dirs, kCells, Options(sub + "/merged"));
     EXPECT_TRUE(merged.complete);
     EXPECT_EQ(merged.total, 15);
-    EXPECT_EQ(ReadFile(merged.cells_csv), ReadFile(single.cells_csv)) << count << " shards";
-    EXPECT_EQ(ReadFile(sub + "/merged/study.json"), ReadFile(base + "/single/study.json"));
+    EXPECT_EQ(ReadTextFile(merged.cells_csv), ReadTextFile(single.cells_csv)) << count << " shards";
+    EXPECT_EQ(ReadTextFile(sub + "/merged/study.json"), ReadTextFile(base + "/single/study.json"));
     // timings.csv lists the same cells (the seconds differ from run to run).
-    const std::string timings = ReadFile(sub + "/merged/timings.csv");
+    const std::string timings = ReadTextFile(sub + "/merged/timings.csv");
     EXPECT_EQ(std::count(timings.begin(), timings.end(), '\n'), 16);
     // The merged folder is a finished single-run folder: a run there resumes everything.
     const CellRunSummary again = RunCells(kCells, SyntheticCell, Options(sub + "/merged"));
     EXPECT_EQ(again.computed, 0);
-    EXPECT_EQ(ReadFile(again.cells_csv), ReadFile(single.cells_csv));
+    EXPECT_EQ(ReadTextFile(again.cells_csv), ReadTextFile(single.cells_csv));
   }
 }
 
@@ -135,7 +118,7 @@ TEST(ShardMergeTest, AnInterruptedShardResumesAndTheMergeNamesMissingCells) {
   RunCells(kCells, SyntheticCell, o);  // finish the shard
   const CellRunSummary merged = MergeShards({partial, dirs[0]}, kCells, Options(base + "/m"));
   const CellRunSummary single = RunCells(kCells, SyntheticCell, Options(base + "/single"));
-  EXPECT_EQ(ReadFile(merged.cells_csv), ReadFile(single.cells_csv));
+  EXPECT_EQ(ReadTextFile(merged.cells_csv), ReadTextFile(single.cells_csv));
 }
 
 TEST(ShardMergeTest, BadShardSetsAreRefusedNamingTheProblem) {
@@ -159,7 +142,7 @@ TEST(ShardMergeTest, BadShardSetsAreRefusedNamingTheProblem) {
   EXPECT_TRUE(ThrowsInvalidArgument(merge({two[0], base + "/other1"}),
                                     {"holds a different study", "\"seed\": 5", "\"seed\": 6"}));
   // A row in the wrong shard's log (e.g. logs copied between folders).
-  const std::string log0 = ReadFile(two[0] + "/cells.log");
+  const std::string log0 = ReadTextFile(two[0] + "/cells.log");
   std::ofstream(two[1] + "/cells.log", std::ios::app) << log0.substr(log0.find('\n') + 1, log0.find('\n', log0.find('\n') + 1) - log0.find('\n'));
   EXPECT_TRUE(ThrowsInvalidArgument(merge({two[0], two[1]}),
                                     {"cells.log:", "belongs to shard 0/2, not to this folder's shard 1/2"}));

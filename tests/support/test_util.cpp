@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace moelab::testing {
@@ -34,6 +35,13 @@ std::string MakeTempDir(const std::string& prefix) {
 void WriteTextFile(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   out << text;
+}
+
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
 }
 
 }  // namespace moelab::testing

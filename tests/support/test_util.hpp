@@ -20,4 +20,8 @@ std::string MakeTempDir(const std::string& prefix);
 // Writes `text` to `path` (overwrites).
 void WriteTextFile(const std::string& path, const std::string& text);
 
+// The whole file at `path`, byte for byte ("" when it cannot be opened, so a
+// comparison with the expected text fails rather than the test crashing).
+std::string ReadTextFile(const std::string& path);
+
 }  // namespace moelab::testing

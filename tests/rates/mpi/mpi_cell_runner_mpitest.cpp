@@ -9,27 +9,18 @@
 #include <mpi.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "moelab/core/rng.hpp"
 #include "moelab/rates/shard_merge.hpp"
+#include "rates/synthetic_study.hpp"
 #include "support/test_util.hpp"
 
 namespace moelab {
 namespace {
 
+using testing::ReadTextFile;
 int Rank() { int r = 0; MPI_Comm_rank(MPI_COMM_WORLD, &r); return r; }
 int Size() { int s = 1; MPI_Comm_size(MPI_COMM_WORLD, &s); return s; }
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 // One temporary folder, named by rank 0, for all ranks.
 std::string SharedTempDir(const std::string& prefix) {
@@ -44,24 +35,15 @@ std::string SharedTempDir(const std::string& prefix) {
 // Numbers from the cell's seed alone; a short sleep so that cells finish in
 // an order that depends on the ranks.
 CellRecord SyntheticCell(const CellKey& key) {
-  Rng rng(key.seed);
   CellRecord r;
   r.status = key.replication % 2 == 0 ? "converged" : "max, iterations";
-  r.values = {StandardNormal(rng) / std::sqrt(static_cast<double>(key.n)), UniformReal(rng, 0, 1),
-              key.replication == 1 ? std::nan("") : 1.0 / 3.0};
+  r.values = testing::SyntheticValues(key);
   usleep(static_cast<useconds_t>(1000 + key.seed % 2000));
   return r;
 }
 
 CellRunnerOptions Options(const std::string& dir, ShardSpec shard = {}) {
-  CellRunnerOptions o;
-  o.out_dir = dir;
-  o.identity = "{\n  \"study\": \"synthetic\",\n  \"seed\": 5\n}";
-  o.value_columns = {"loss", "u", "third"};
-  o.num_threads = 1;
-  o.progress = CellRunnerOptions::Progress::kOff;
-  o.shard = shard;
-  return o;
+  return testing::SyntheticOptions(dir, /*num_threads=*/1, shard);
 }
 
 const std::vector<CellKey> kCells = MakeCells({100, 200, 400, 800, 1600}, 6, 5);
@@ -69,7 +51,7 @@ const std::vector<CellKey> kCells = MakeCells({100, 200, 400, 800, 1600}, 6, 5);
 TEST(MpiCellRunnerTest, SameCsvAsTheThreadedRunnerWithOrWithoutACoordinatorThatComputes) {
   const std::string base = SharedTempDir("moelab_mpi_same");
   std::string expected;
-  if (Rank() == 0) expected = ReadFile(RunCells(kCells, SyntheticCell, Options(base + "/single")).cells_csv);
+  if (Rank() == 0) expected = ReadTextFile(RunCells(kCells, SyntheticCell, Options(base + "/single")).cells_csv);
   for (bool computes : {true, false}) {
     MpiRunnerOptions mpi;
     mpi.coordinator_computes = computes;
@@ -78,7 +60,7 @@ TEST(MpiCellRunnerTest, SameCsvAsTheThreadedRunnerWithOrWithoutACoordinatorThatC
     EXPECT_TRUE(s.complete);
     EXPECT_EQ(s.total, 30);
     EXPECT_EQ(s.computed, 30);  // every rank is told the totals
-    if (Rank() == 0) EXPECT_EQ(ReadFile(s.cells_csv), expected);
+    if (Rank() == 0) EXPECT_EQ(ReadTextFile(s.cells_csv), expected);
     else EXPECT_TRUE(s.cells_csv.empty());
   }
 }
@@ -100,7 +82,7 @@ TEST(MpiCellRunnerTest, StoppedRunResumesAndShardsMergeToTheSameCsv) {
   if (Rank() == 0) {
     RunCells(kCells, SyntheticCell, Options(base + "/s1", {1, 2}));
     const CellRunSummary merged = MergeShards({base + "/s0", base + "/s1"}, kCells, Options(base + "/merged"));
-    EXPECT_EQ(ReadFile(merged.cells_csv), ReadFile(second.cells_csv));
+    EXPECT_EQ(ReadTextFile(merged.cells_csv), ReadTextFile(second.cells_csv));
   }
 }
 
