@@ -54,10 +54,6 @@ EstimatorKind ParseEstimatorKind(const std::string& name) {
   throw std::invalid_argument("unknown estimator '" + name + "' (valid: em, mle-nlopt, lse-ceres)");
 }
 
-Index FreeParameterCount(const ModelShape& shape, bool fit_temperature) {
-  return NumFreeParameters(shape, fit_temperature);  // estimators/free_parameters.hpp
-}
-
 bool RateStudyConfig::fit_temperature() const {
   switch (estimator) {
     case EstimatorKind::kEm: return em.fit_temperature;
@@ -99,7 +95,7 @@ void RateStudyConfig::Validate() const {
   loss.Validate();
   if (measure_density && (density_grid_points < 3 || density_grid_points % 3 != 0))
     ThrowInvalid(kWhere, "density_grid_points must be a positive multiple of 3");
-  const Index p = FreeParameterCount(fitted, fit_temperature());
+  const Index p = NumFreeParameters(fitted, fit_temperature());
   ValidateSampleGrid(sample_sizes, p, std::string(kWhere) + ": sample_sizes (the fitted model has " +
                                           std::to_string(p) + " free parameters)");
 }

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "moelab/estimators/em.hpp"
+#include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/estimators/lse_ceres.hpp"
 #include "moelab/estimators/mle_nlopt.hpp"
@@ -49,11 +50,6 @@ const char* ToString(EstimatorKind kind);  // "em", "mle-nlopt", "lse-ceres"
 // Throws std::invalid_argument listing the valid names.
 EstimatorKind ParseEstimatorKind(const std::string& name);
 
-// Free parameters of a fitted shape in the reference gauge: gate
-// (k-1)(d+1) when the gate is slope-translation invariant, else (k-1) + k d,
-// plus 1 for a fitted temperature, plus k(d+2) for the experts.
-Index FreeParameterCount(const ModelShape& shape, bool fit_temperature);
-
 struct RateStudyConfig {
   std::string name = "study";      // label (progress line, tables, plots)
   MoeParams truth;                 // gauge-normalised true parameters
@@ -65,7 +61,8 @@ struct RateStudyConfig {
   LseCeresOptions lse;             // kLseCeres
   InitStrategy init = InitStrategy::kNearTruth;
   int num_starts = 1;              // >= 1; best log-likelihood kept (restarts.hpp)
-  std::vector<Index> sample_sizes; // strictly increasing, each >= FreeParameterCount
+  std::vector<Index> sample_sizes; // strictly increasing, each >= NumFreeParameters
+                                   // (estimators/free_parameters.hpp) of `fitted`
   int replications = 40;           // >= 1
   std::uint64_t base_seed = 2023;
   VoronoiLossOptions loss;         // gauge, norm, temperature handling
