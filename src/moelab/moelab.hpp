@@ -1,4 +1,7 @@
-// moelab umbrella header: everything a user needs for the README examples.
+// moelab umbrella header: everything a user needs for the README example and
+// for every piece of the README's "Estimators and metrics" table. Rate
+// studies (rates/), routing (routing/), plots and the generic CSV reader (io/) are
+// included one header at a time.
 #pragma once
 
 #include "moelab/core/dataset.hpp"
@@ -19,7 +22,9 @@
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/estimators/lse_ceres.hpp"
 #include "moelab/estimators/mle_nlopt.hpp"
+#include "moelab/estimators/model_selection.hpp"
 #include "moelab/estimators/restarts.hpp"
 #include "moelab/metrics/density_distance.hpp"
 #include "moelab/metrics/parameter_errors.hpp"
+#include "moelab/metrics/topk_cardinality.hpp"
 #include "moelab/metrics/voronoi_loss.hpp"

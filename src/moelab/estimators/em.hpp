@@ -46,7 +46,13 @@
 // Speed: the E-step, the log-likelihood, the gate derivatives at the current
 // gate and the experts' normal equations come from one pass over the data; the
 // data are processed in fixed blocks of rows whose partial sums are reduced in
-// block order, so results are bit-identical for every num_threads.
+// block order, so results are bit-identical for every num_threads. For the
+// IRLS gates (softmax, top-K, temperature with tau fixed) that pass, run at
+// the gate's first Newton trial, also serves as the trial's evaluation, so
+// near convergence an iteration costs one pass plus the exp-free variance
+// pass (the fusion pauses while IRLS needs several Newton steps, when it would
+// cost a pass more). exp and log are vectorised with the same bits on every
+// x86-64 (detail/vector_math.hpp). Measured costs: README "Performance".
 #pragma once
 
 #include "moelab/core/dataset.hpp"
