@@ -72,13 +72,15 @@ void SetPerSampleExpert(benchmark::State& state, Index n, Index k, double iterat
                              benchmark::Counter::kInvert);
 }
 
-// One EM iteration (M-step + E-step) of the preallocated engine.
-void BM_EmIteration(benchmark::State& state) {
+// EM iterations (M-step + E-step) of the preallocated engine, with or without
+// the speculative gate step.
+void TimeEmIterations(benchmark::State& state, bool speculative_gate_step) {
   const Index n = state.range(0), k = state.range(1), d = state.range(2);
   const Problem& p = GetProblem(n, k, d);
   EmOptions options;
   options.num_threads = static_cast<int>(state.range(3));
   detail::EmEngine engine(p.data, NormaliseGauge(p.truth), options);
+  engine.set_speculative_gate_step(speculative_gate_step);
   for (auto _ : state) {
     auto report = engine.Step();
     benchmark::DoNotOptimize(report);
@@ -86,21 +88,12 @@ void BM_EmIteration(benchmark::State& state) {
   SetPerSampleExpert(state, n, k, 1.0);
 }
 
+// One EM iteration as FitEm runs it.
+void BM_EmIteration(benchmark::State& state) { TimeEmIterations(state, true); }
+
 // The same iteration without the speculative gate step (plain M-step, then
 // E-step): the in-binary baseline for that saving.
-void BM_EmIterationPlain(benchmark::State& state) {
-  const Index n = state.range(0), k = state.range(1), d = state.range(2);
-  const Problem& p = GetProblem(n, k, d);
-  EmOptions options;
-  options.num_threads = static_cast<int>(state.range(3));
-  detail::EmEngine engine(p.data, NormaliseGauge(p.truth), options);
-  engine.set_speculative_gate_step(false);
-  for (auto _ : state) {
-    auto report = engine.Step();
-    benchmark::DoNotOptimize(report);
-  }
-  SetPerSampleExpert(state, n, k, 1.0);
-}
+void BM_EmIterationPlain(benchmark::State& state) { TimeEmIterations(state, false); }
 
 // The fused E-step alone (log-likelihood, responsibilities, gate derivatives,
 // expert normal equations in one pass) ...
