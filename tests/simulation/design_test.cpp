@@ -79,6 +79,31 @@ TEST(DrawCovariatesTest, GridIsLinspaceAndDrawsNothing) {
   EXPECT_EQ(single(0, 0), 0.0);
 }
 
+TEST(MidpointCovariatesTest, QuantilesAtTheCellMidpoints) {
+  CovariateDesign uniform;
+  uniform.lower = 0.0;
+  uniform.upper = 2.0;
+  const Matrix U = MidpointCovariates(uniform, 4);
+  ASSERT_EQ(U.rows(), 4);
+  ASSERT_EQ(U.cols(), 1);
+  // 2 (i + 1/2) / 4: exact in binary.
+  for (Index i = 0; i < 4; ++i) EXPECT_EQ(U(i, 0), 0.25 + 0.5 * static_cast<double>(i));
+  CovariateDesign normal;
+  normal.kind = DesignKind::kNormal;
+  const Matrix N = MidpointCovariates(normal, 5);
+  // Boost's normal quantile is accurate to a few ulps; 1e-12 leaves room for
+  // that and for the 15-digit table value of Phi^{-1}(0.1).
+  EXPECT_NEAR(N(2, 0), 0.0, 1e-12);  // the median of N(0, 1)
+  EXPECT_NEAR(N(0, 0), -1.28155156554460, 1e-12);
+  EXPECT_NEAR(N(4, 0), -N(0, 0), 1e-12);  // symmetry
+  CovariateDesign two_d;
+  two_d.dim = 2;
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { MidpointCovariates(two_d, 3); },
+                                    {"MidpointCovariates", "d = 2"}));
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { MidpointCovariates(uniform, 0); },
+                                    {"MidpointCovariates", "m must be >= 1"}));
+}
+
 TEST(CovariateDesignTest, InvalidDesignsNameTheField) {
   CovariateDesign dim;
   dim.dim = 0;

@@ -1,7 +1,6 @@
 #include "moelab/metrics/density_distance.hpp"
 
 #include <algorithm>
-#include <boost/math/distributions/normal.hpp>
 #include <boost/math/quadrature/gauss_kronrod.hpp>
 #include <cmath>
 #include <numbers>
@@ -278,14 +277,7 @@ DensityDistance ExpectedDensityDistance(DensityDistanceKind kind, const MoeParam
                             std::to_string(design.dim));
     }
     const Index m = options.grid_points;
-    Matrix X(m, 1);
-    const boost::math::normal_distribution<double> standard;
-    for (Index i = 0; i < m; ++i) {
-      const double u = (static_cast<double>(i) + 0.5) / static_cast<double>(m);
-      X(i, 0) = design.kind == DesignKind::kNormal
-                    ? boost::math::quantile(standard, u)
-                    : design.lower + u * (design.upper - design.lower);
-    }
+    const Matrix X = MidpointCovariates(design, m);
     const Vector h = DistancesAt(kind, p, q, X, options, &result.y_unconverged);
     double coarse = 0.0;
     for (Index i = 1; i < m; i += 3) coarse += h[i];  // midpoints of the m/3 coarse bins

@@ -1,7 +1,6 @@
 #include "moelab/metrics/topk_cardinality.hpp"
 
 #include <algorithm>
-#include <boost/math/distributions/normal.hpp>
 #include <map>
 #include <numeric>
 #include <sstream>
@@ -47,16 +46,7 @@ Matrix SelectionSupportPoints(const CovariateDesign& design, Index num_points, R
   if (design.dim > 1) return DrawCovariates(design, num_points, rng);
   // An odd count would put the middle midpoint on the median (x = 0 for the
   // symmetric designs, where slope-only ranking ties): use an even count.
-  const Index m = num_points + (num_points % 2);
-  Matrix X(m, 1);
-  const boost::math::normal_distribution<double> standard;
-  for (Index i = 0; i < m; ++i) {
-    const double p = (static_cast<double>(i) + 0.5) / static_cast<double>(m);
-    X(i, 0) = design.kind == DesignKind::kNormal
-                  ? boost::math::quantile(standard, p)
-                  : design.lower + p * (design.upper - design.lower);
-  }
-  return X;
+  return MidpointCovariates(design, num_points + (num_points % 2));
 }
 
 std::vector<SelectionRegion> SelectionRegions(const GateParams& true_gate,

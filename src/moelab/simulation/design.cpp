@@ -1,5 +1,6 @@
 #include "moelab/simulation/design.hpp"
 
+#include <boost/math/distributions/normal.hpp>
 #include <stdexcept>
 
 #include "moelab/core/check.hpp"
@@ -56,6 +57,24 @@ Matrix DrawCovariates(const CovariateDesign& design, Index n, Rng& rng) {
         X.col(0) = Vector::LinSpaced(n, design.lower, design.upper);
       }
       break;
+  }
+  return X;
+}
+
+Matrix MidpointCovariates(const CovariateDesign& design, Index m) {
+  constexpr const char* kFn = "MidpointCovariates";
+  design.Validate();
+  if (design.dim != 1) {
+    ThrowInvalid(kFn, "needs a one-dimensional design, got d = " + std::to_string(design.dim));
+  }
+  if (m < 1) ThrowInvalid(kFn, "m must be >= 1, got " + std::to_string(m));
+  Matrix X(m, 1);
+  const boost::math::normal_distribution<double> standard;
+  for (Index i = 0; i < m; ++i) {
+    const double u = (static_cast<double>(i) + 0.5) / static_cast<double>(m);
+    X(i, 0) = design.kind == DesignKind::kNormal
+                  ? boost::math::quantile(standard, u)
+                  : design.lower + u * (design.upper - design.lower);
   }
   return X;
 }

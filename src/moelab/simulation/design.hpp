@@ -33,4 +33,11 @@ struct CovariateDesign {
 // A grid draws nothing from the generator.
 Matrix DrawCovariates(const CovariateDesign& design, Index n, Rng& rng);
 
+// The m x 1 midpoints x_i = F^{-1}((i + 1/2) / m), i = 0..m-1, of a
+// one-dimensional design's distribution F (standard normal for kNormal,
+// Uniform[lower, upper] otherwise, the grid's limit): a deterministic
+// midpoint rule for integrals over x, used by the metrics instead of Monte
+// Carlo when d = 1. Throws for d != 1 or m < 1.
+Matrix MidpointCovariates(const CovariateDesign& design, Index m);
+
 }  // namespace moelab
