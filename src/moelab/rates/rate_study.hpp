@@ -79,8 +79,10 @@ struct RateStudyConfig {
   // (not threads or output folder): the study's identity in study.json.
   std::string IdentityJson() const;
   TheorySetting Setting() const;
-  // Warnings found while validating (e.g. a top-K fit whose Kbar cannot meet
-  // the cardinality condition, so the density is not expected to converge).
+  // Problems that do not make the study invalid but may make its slopes
+  // meaningless: a top-K fit whose Kbar cannot meet the cardinality condition
+  // (the density is not expected to converge), or the reference-expert gauge
+  // with a start that does not tie the fit's labels to the truth's.
   std::vector<std::string> Warnings() const;
 };
 
