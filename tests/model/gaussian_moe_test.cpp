@@ -17,22 +17,15 @@ namespace {
 using testing::Describe;
 using testing::EveryGate;
 using testing::RandomCovariates;
+using testing::RandomDataset;
 using testing::RandomMoe;
 using testing::ThrowsInvalidArgument;
-
-Dataset RandomData(Index n, Index d, Rng& rng, double y_range = 5.0) {
-  Dataset data;
-  data.X = RandomCovariates(n, d, rng);
-  data.y.resize(n);
-  for (Index r = 0; r < n; ++r) data.y[r] = UniformReal(rng, -y_range, y_range);
-  return data;
-}
 
 TEST(GaussianMoeTest, OneExpertIsTheBoostNormalForEveryGate) {
   Rng rng(901);
   for (const GateParams& gate : EveryGate(1, 2, rng)) {
     const GaussianMoe model(RandomMoe(gate, rng));
-    const Dataset data = RandomData(30, 2, rng);
+    const Dataset data = RandomDataset(30, 2, rng);
     const Vector log_densities = model.LogDensities(data.X, data.y);
     const ExpertParams& e = model.params().experts;
     for (Index n = 0; n < data.size(); ++n) {
@@ -57,7 +50,7 @@ TEST(GaussianMoeTest, DensityIsTheDirectMixtureSumForEveryGate) {
   for (Index k : {2, 3}) {
     for (const GateParams& gate : EveryGate(k, 2, rng)) {
       const GaussianMoe model(RandomMoe(gate, rng));
-      const Dataset data = RandomData(30, 2, rng);
+      const Dataset data = RandomDataset(30, 2, rng);
       const Vector log_densities = model.LogDensities(data.X, data.y);
       const Matrix weights = ExpOfLog(GateLogWeights(gate, data.X));
       const ExpertParams& e = model.params().experts;
@@ -85,7 +78,7 @@ TEST(GaussianMoeTest, ResponsibilitiesAreThePosteriorExpertProbabilities) {
   Rng rng(903);
   for (const GateParams& gate : EveryGate(3, 1, rng)) {
     const GaussianMoe model(RandomMoe(gate, rng));
-    const Dataset data = RandomData(30, 1, rng);
+    const Dataset data = RandomDataset(30, 1, rng);
     const Matrix R = model.Responsibilities(data);
     const Matrix weights = ExpOfLog(GateLogWeights(gate, data.X));
     const Matrix joint = ExpOfLog(model.JointLogTerms(data.X, data.y));
@@ -110,7 +103,7 @@ TEST(GaussianMoeTest, UnselectedExpertsGetExactlyZeroWeightAndResponsibility) {
   Rng rng(907);
   const GateParams gate = testing::RandomGate(GateKind::kTopK, 4, 2, rng, 2);
   const GaussianMoe model(RandomMoe(gate, rng));
-  const Dataset data = RandomData(64, 2, rng);
+  const Dataset data = RandomDataset(64, 2, rng);
   const Matrix log_w = GateLogWeights(gate, data.X);
   const Matrix R = model.Responsibilities(data);
   for (Index n = 0; n < data.size(); ++n) {
@@ -135,7 +128,7 @@ TEST(GaussianMoeTest, FarOutlyingResponsesStayFiniteInLogSpace) {
   Rng rng(904);
   for (const GateParams& gate : EveryGate(3, 1, rng)) {
     const GaussianMoe model(RandomMoe(gate, rng));
-    Dataset data = RandomData(5, 1, rng);
+    Dataset data = RandomDataset(5, 1, rng);
     data.y.setConstant(1e4);
     const Vector log_densities = model.LogDensities(data.X, data.y);
     const Matrix R = model.Responsibilities(data);
@@ -180,15 +173,15 @@ TEST(GaussianMoeTest, InvalidParametersAndDataThrow) {
   bad.gate.temperature = 0.0;
   EXPECT_TRUE(ThrowsInvalidArgument([&] { GaussianMoe model(bad); }, {"gate.temperature"}));
   const GaussianMoe model(RandomMoe(testing::RandomGate(GateKind::kSoftmax, 2, 2, rng), rng));
-  const Dataset wrong_d = RandomData(5, 3, rng);
+  const Dataset wrong_d = RandomDataset(5, 3, rng);
   EXPECT_TRUE(ThrowsInvalidArgument([&] { model.LogDensities(wrong_d.X, wrong_d.y); },
                                     {"X columns (d)"}));
   EXPECT_TRUE(ThrowsInvalidArgument([&] { model.ConditionalMean(wrong_d.X); }, {"X columns (d)"}));
-  Dataset nan = RandomData(5, 2, rng);
+  Dataset nan = RandomDataset(5, 2, rng);
   nan.y[4] = std::numeric_limits<double>::quiet_NaN();
   EXPECT_TRUE(ThrowsInvalidArgument([&] { model.LogLikelihood(nan); }, {"y(4, 0)"}));
   EXPECT_TRUE(ThrowsInvalidArgument([&] { model.Responsibilities(nan); }, {"y(4, 0)"}));
-  Dataset short_y = RandomData(5, 2, rng);
+  Dataset short_y = RandomDataset(5, 2, rng);
   short_y.y.conservativeResize(4);
   EXPECT_TRUE(ThrowsInvalidArgument([&] { model.JointLogTerms(short_y.X, short_y.y); },
                                     {"y length"}));

@@ -12,15 +12,9 @@ namespace {
 using testing::Describe;
 using testing::EveryGate;
 using testing::RandomCovariates;
+using testing::RandomDataset;
 using testing::RandomMoe;
 using testing::ThrowsInvalidArgument;
-
-// Random (x, y) pairs around the experts' range.
-void RandomData(Index n, Index d, Rng& rng, Matrix* X, Vector* y) {
-  *X = RandomCovariates(n, d, rng);
-  y->resize(n);
-  for (Index r = 0; r < n; ++r) (*y)[r] = UniformReal(rng, -5.0, 5.0);
-}
 
 // Log densities are O(10); two algebraically equal evaluations differ by a
 // few roundings of the logits: 1e-12 absolute.
@@ -59,9 +53,9 @@ TEST(PermuteExpertsTest, MovesGateAndExpertsTogetherAndKeepsTheDensity) {
       EXPECT_EQ(permuted.experts.intercept[j], params.experts.intercept[perm[j]]);
       EXPECT_EQ(permuted.experts.variance[j], params.experts.variance[perm[j]]);
     }
-    Matrix X;
-    Vector y;
-    RandomData(40, 2, rng, &X, &y);
+    const Dataset data = RandomDataset(40, 2, rng);
+    const Matrix& X = data.X;
+    const Vector& y = data.y;
     // Random X has no top-K ranking ties, so the selection moves with the labels.
     const Vector before = GaussianMoe(params).LogDensities(X, y);
     const Vector after = GaussianMoe(permuted).LogDensities(X, y);
@@ -93,9 +87,9 @@ TEST(NormaliseGaugeTest, FixesTheReferenceExpertAndKeepsTheDensity) {
     }
     EXPECT_EQ(normalised.experts.slope, params.experts.slope);
     EXPECT_EQ(normalised.experts.variance, params.experts.variance);
-    Matrix X;
-    Vector y;
-    RandomData(40, 2, rng, &X, &y);
+    const Dataset data = RandomDataset(40, 2, rng);
+    const Matrix& X = data.X;
+    const Vector& y = data.y;
     const Vector before = GaussianMoe(params).LogDensities(X, y);
     const Vector after = GaussianMoe(normalised).LogDensities(X, y);
     EXPECT_LT((before - after).cwiseAbs().maxCoeff(), kDensityTolerance) << Describe(gate);
@@ -115,9 +109,9 @@ TEST(NormaliseGaugeTest, SlopeTranslationIsASymmetryExactlyWhereItIsClaimed) {
     const MoeParams params = RandomMoe(gate, rng);
     MoeParams shifted = params;
     shifted.gate.slope.array() += 1.5;
-    Matrix X;
-    Vector y;
-    RandomData(40, 1, rng, &X, &y);
+    const Dataset data = RandomDataset(40, 1, rng);
+    const Matrix& X = data.X;
+    const Vector& y = data.y;
     const double change = (GaussianMoe(params).LogDensities(X, y) -
                            GaussianMoe(shifted).LogDensities(X, y)).cwiseAbs().maxCoeff();
     if (HasSlopeTranslationSymmetry(gate)) {

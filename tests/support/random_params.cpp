@@ -11,6 +11,14 @@ Matrix RandomCovariates(Index n, Index d, Rng& rng, double lower, double upper) 
   return X;
 }
 
+Dataset RandomDataset(Index n, Index d, Rng& rng, double y_range) {
+  Dataset data;
+  data.X = RandomCovariates(n, d, rng);
+  data.y.resize(n);
+  for (Index r = 0; r < n; ++r) data.y[r] = UniformReal(rng, -y_range, y_range);
+  return data;
+}
+
 GateParams RandomGate(GateKind kind, Index k, Index d, Rng& rng, int top_k,
                       TopKRanking ranking, Activation activation) {
   GateParams gate;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "moelab/core/dataset.hpp"
 #include "moelab/core/rng.hpp"
 #include "moelab/model/moe_params.hpp"
 
@@ -25,6 +26,10 @@ MoeParams RandomMoe(const GateParams& gate, Rng& rng);
 
 // n x d covariates ~ U[lower, upper].
 Matrix RandomCovariates(Index n, Index d, Rng& rng, double lower = -2.0, double upper = 2.0);
+
+// RandomCovariates(n, d) then y ~ U[-y_range, y_range] (drawn in that order):
+// (x, y) pairs around the random experts' range.
+Dataset RandomDataset(Index n, Index d, Rng& rng, double y_range = 5.0);
 
 // One representative gate of each kind and option (softmax, top-K with both
 // rankings, temperature, activation with tanh / sigmoid / identity): the list
