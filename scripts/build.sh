@@ -17,7 +17,14 @@ if [ -z "${MOELAB_WITH_MPI:-}" ]; then
     MOELAB_WITH_MPI=OFF
   fi
 fi
+# ccache, when installed, makes rebuilds in other clones and worktrees of the
+# repository cheap (paths below the repository root are hashed relative).
+launcher=()
+if command -v ccache > /dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$PWD"
+fi
 if [ ! -f build/CMakeCache.txt ] || ! grep -q "^MOELAB_WITH_MPI:BOOL=$MOELAB_WITH_MPI$" build/CMakeCache.txt; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOELAB_WITH_MPI="$MOELAB_WITH_MPI"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOELAB_WITH_MPI="$MOELAB_WITH_MPI" "${launcher[@]}"
 fi
 cmake --build build --parallel "$jobs"
