@@ -71,4 +71,16 @@ rc=$?
 set -e
 [ "$rc" -eq 2 ] && grep -q "my.csv:5, column 'stretch': missing value" "$work/err.txt" ||
   { echo "FAIL: --na error did not refuse the file naming line and column (rc $rc)"; cat "$work/err.txt"; status=1; }
+# --k: a list is fitted as given, a reversed range or k = 0 is refused.
+"$build_dir/bin/moelab-fit" --data "$work/my.csv" --k 1,3 --starts 2 --se none --plot false \
+  --out "$work/list" > /dev/null
+[ "$(cut -d, -f2 "$work/list/model_selection.csv" | tail -n +2 | tr '\n' ' ')" = "1 3 " ] ||
+  { echo "FAIL: --k 1,3 did not fit exactly k = 1 and 3"; status=1; }
+for bad in 3:1 0 1:99 a; do
+  set +e
+  "$build_dir/bin/moelab-fit" --data "$work/my.csv" --k "$bad" --out "$work/bad" > /dev/null 2>&1
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || { echo "FAIL: --k $bad exited $rc, expected 2"; status=1; }
+done
 exit $status
