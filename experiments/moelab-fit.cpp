@@ -4,6 +4,7 @@
 // (FitMoe per k), ComputeStandardErrors / BootstrapStandardErrors,
 // Posteriors / MapLabels, Predict, PlotFit1d; the summary is
 // FormatFitSummary. Everything is written to --out.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -223,7 +224,24 @@ int main(int argc, char** argv) {
     chosen << "\nChosen by " << criterion << ": k = " << fit.shape.num_experts << "\n\n";
 
     std::optional<StandardErrorReport> errors;
-    if (se == "wald") {
+    if (se == "wald" && options.estimator == FitEstimator::kLse) {
+      // The observed information describes a maximum-likelihood estimate;
+      // least squares is not one, so its curvature gives no standard error.
+      StandardErrorReport none;
+      none.method = "observed-information";
+      none.level = level;
+      none.reason =
+          "least squares is not a maximum-likelihood estimate, so the observed information "
+          "gives no standard errors (use --se bootstrap)";
+      for (const std::string& name : FreeParameterNames(fit.params(), false)) {
+        ParameterInference p;
+        p.name = name;
+        p.standard_error = p.lower = p.upper = p.z = std::nan("");
+        p.reason = "least squares estimate: use --se bootstrap";
+        none.parameters.push_back(p);
+      }
+      errors = none;
+    } else if (se == "wald") {
       errors = ComputeStandardErrors(data, fit.params(), se_options);
     } else if (se == "bootstrap") {
       BootstrapOptions boot;

@@ -171,6 +171,11 @@ std::string FormatFitSummary(const Dataset& data, const MoeFit& fit,
   if (standard_errors != nullptr && !standard_errors->reason.empty()) {
     os << "\nNote on standard errors: " << standard_errors->reason << "\n";
   }
+  if (standard_errors != nullptr && standard_errors->available &&
+      standard_errors->method == "observed-information" && !fit.converged()) {
+    os << "Note: the fit did not converge, so the standard errors are taken at a point where "
+          "the score need not vanish; treat them with care\n";
+  }
   os << "\nWarnings:";
   if (fit.warnings.empty()) os << " none";
   os << "\n";
