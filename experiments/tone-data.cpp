@@ -13,6 +13,7 @@
 #include "moelab/io/fit_report.hpp"
 #include "moelab/io/named_columns_csv.hpp"
 #include "moelab/io/params_json.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace {
 
@@ -29,7 +30,7 @@ ModelShape ShapeFor(GateKind gate, Index k, Index dim) {
   // sparse for k >= 2. Ranking by the full logit: the stretch ratios are all
   // positive, and ranking by beta1' x alone would then select the same K
   // experts for every sample ([TopK] §3.2).
-  if (gate == GateKind::kTopK) {
+  if (GateFor(gate).fields().top_k == GateFields::TopK::kRequired) {
     shape.top_k = static_cast<int>(std::max<Index>(1, k - 1));
     shape.ranking = TopKRanking::kFullLogit;
   }

@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 
+#include "moelab/model/gates/gate.hpp"
 #include "moelab/rates/sample_grid.hpp"
 #ifdef MOELAB_WITH_MPI
 #include "moelab/rates/mpi/mpi_cell_runner.hpp"
@@ -30,7 +31,9 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
   for (const auto& n : PresetNames()) presets += (presets.empty() ? "" : ", ") + n;
   cli->AddString("preset", &f->preset, "true model and design (" + presets + ")");
   cli->AddInt("k", &f->k, "fitted number of experts (0 = the preset's)");
-  cli->AddString("gate", &f->gate, "fitted gate: softmax, topk, temperature, activation ('' = the truth's)");
+  std::string gates;
+  for (GateKind kind : AllGateKinds()) gates += (gates.empty() ? "" : ", ") + std::string(ToString(kind));
+  cli->AddString("gate", &f->gate, "fitted gate: " + gates + " ('' = the truth's)");
   cli->AddInt("top-k", &f->top_k, "fitted K-bar of a top-K gate (0 = the preset's)");
   cli->AddString("design", &f->design, "covariate design: uniform, normal, grid ('' = the preset's)");
   cli->AddString("estimator", &f->estimator, "em, mle-nlopt or lse-ceres");
@@ -94,7 +97,8 @@ RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
   c.fitted = ShapeOf(preset.truth);
   c.fitted.num_experts = f.k > 0 ? f.k : preset.fitted_experts;
   if (!f.gate.empty()) c.fitted.gate = ParseGateKind(f.gate);
-  if (c.fitted.gate == GateKind::kTopK)
+  // K-bar where the fitted gate reads one: the flag, else the preset's.
+  if (GateFor(c.fitted.gate).fields().top_k != GateFields::TopK::kUnused)
     c.fitted.top_k = static_cast<int>(f.top_k > 0 ? f.top_k
                                       : preset.fitted_top_k > 0 ? preset.fitted_top_k
                                                                 : preset.truth.gate.top_k);
@@ -164,7 +168,7 @@ int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
                       std::string("setting: true k* = ") + std::to_string(s.truth.num_experts()) +
                           " (" + ToString(s.truth.gate.kind) + "), fitted k = " +
                           std::to_string(s.fitted.num_experts) + " " + ToString(s.fitted.gate) +
-                          (s.fitted.gate == GateKind::kTopK ? " top-" + std::to_string(s.fitted.top_k) : "") +
+                          (GateFor(s.fitted.gate).SparseK(ZeroGate(s.fitted)) > 0 ? " top-" + std::to_string(s.fitted.top_k) : "") +
                           ", estimator " + ToString(s.estimator) + ", init " + ToString(s.init) +
                           " x" + std::to_string(s.num_starts) + ", design " + ToString(s.design.kind) +
                           ", " + std::to_string(s.replications) + " reps, seed " +

@@ -46,8 +46,10 @@ TEST(FreeParametersTest, CountsMatchTheClosedForm) {
           const ModelShape shape = Shape(kind, k, d);
           const bool nonlinear = kind == GateKind::kActivation;  // default tanh
           const bool has_tau = kind == GateKind::kTemperature || kind == GateKind::kActivation;
-          const Index gate = (nonlinear ? (k - 1) + k * d : (k - 1) * (d + 1)) +
-                             (fit_tau && has_tau ? 1 : 0);
+          // With one expert the gate is identically 1: nothing of it is free.
+          const Index gate = k == 1 ? 0
+                                    : (nonlinear ? (k - 1) + k * d : (k - 1) * (d + 1)) +
+                                          (fit_tau && has_tau ? 1 : 0);
           const Index expected = gate + k * (d + 2);
           EXPECT_EQ(NumFreeParameters(shape, fit_tau), expected)
               << "kind " << static_cast<int>(kind) << " k " << k << " d " << d;

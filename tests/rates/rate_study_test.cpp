@@ -153,6 +153,16 @@ TEST(RateStudyTest, BadConfigsFailBeforeAnyWork) {
   RateStudyConfig mixed = FromPreset("temperature", {100}, 1);
   mixed.fitted.gate = GateKind::kSoftmax;
   EXPECT_TRUE(ThrowsInvalidArgument([&] { mixed.Validate(); }, {"cannot be compared"}));
+  // The loss separates activations: a tanh truth with a sigmoid (or identity)
+  // fit is refused up front instead of a metric-error in every cell.
+  for (Activation other : {Activation::kSigmoid, Activation::kIdentity}) {
+    RateStudyConfig activation = FromPreset("activation", {100}, 1);
+    activation.fitted.activation = other;
+    EXPECT_TRUE(ThrowsInvalidArgument([&] { activation.Validate(); },
+                                      {"cannot be compared", "activation/tanh"}));
+  }
+  RateStudyConfig same = FromPreset("activation", {100}, 1);
+  EXPECT_NO_THROW(same.Validate());
   RateStudyConfig reps = FromPreset("softmax-exact", {100}, 0);
   EXPECT_TRUE(ThrowsInvalidArgument([&] { reps.Validate(); }, {"replications"}));
 

@@ -8,10 +8,14 @@ std::vector<Index> FreeGateEntries(const GateParams& gate, bool with_temperature
   const Index k = gate.num_experts(), p = gate.dim() + 1;
   const bool fit_tau = with_temperature && gate.uses_temperature();
   const Index reference = (k - 1) * p;
-  const bool slope_pinned = HasSlopeTranslationSymmetry(gate);
+  const Gate& g = GateOf(gate);
   std::vector<Index> free;
+  if (k == 1 && !g.IdentifiedAtOneExpert()) return free;  // g = 1: nothing to fit
+  const GateGauge gauge = g.Gauge(gate);
+  const bool bias_pinned = gauge != GateGauge::kNone;
+  const bool slope_pinned = gauge == GateGauge::kBiasAndSlope;
   for (Index j = 0; j < PackedGateSize(k, gate.dim(), fit_tau); ++j) {
-    if (j == reference) continue;                                    // beta0_k
+    if (bias_pinned && j == reference) continue;                     // beta0_k
     if (slope_pinned && j > reference && j < reference + p) continue;  // beta1_k
     free.push_back(j);
   }

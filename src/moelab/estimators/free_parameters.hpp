@@ -2,21 +2,24 @@
 // count for every estimator (EM, MLE, least squares) and for the rate
 // studies' sample-size checks.
 //
-// The gate density is invariant under a common translation of the experts'
-// gate parameters, so NormaliseGauge (model/moe_params.hpp) pins the reference
-// (last) expert: its intercept beta0_k = 0 always and, for gates invariant
-// under a common slope translation (HasSlopeTranslationSymmetry: every gate
-// but a non-linear activation gate), its slope beta1_k = 0 too. The remaining
-// entries of the packed gate (layout of gates/gate.hpp: per expert
-// (beta0_i, beta1_i), then log tau when the temperature is fitted) are free:
+// The gate density may be invariant under a common translation of the
+// experts' gate parameters (the gate's Gauge(), gates/gate.hpp), so
+// NormaliseGauge (model/moe_params.hpp) pins the reference (last) expert: its
+// intercept beta0_k = 0 (GateGauge::kBias, kBiasAndSlope) and its slope
+// beta1_k = 0 (kBiasAndSlope: every gate but a non-linear activation gate and
+// gates without translation symmetry). The remaining entries of the packed
+// gate (layout of gates/gate.hpp: per expert (beta0_i, beta1_i), then log tau
+// when the temperature is fitted) are free:
 //
-//   slope-translation invariant   (k - 1)(d + 1)
-//   non-linear activation         (k - 1) + k d
-//   + 1 for log tau when fitted (temperature and activation gates only),
+//   bias and slope translation    (k - 1)(d + 1)
+//   bias translation only         (k - 1) + k d
+//   no translation symmetry       k (d + 1)
+//   + 1 for log tau when fitted (gates that read a temperature),
 //
-// and every expert adds k (d + 2) (slope a_i, intercept b_i, variance nu_i).
-// Without the gauge the likelihood's Hessian is singular along the
-// translation and optimisers drift.
+// except with one expert, where a normalised gate is identically 1 and none
+// of its entries is free (Gate::IdentifiedAtOneExpert). Every expert adds
+// k (d + 2) (slope a_i, intercept b_i, variance nu_i). Without the gauge the
+// likelihood's Hessian is singular along the translation and optimisers drift.
 #pragma once
 
 #include <vector>

@@ -8,6 +8,7 @@
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/detail/block_runner.hpp"
 #include "moelab/estimators/detail/softmax_irls.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
 
@@ -255,14 +256,14 @@ MoeParams InitDataDriven(const Dataset& data, const ModelShape& shape, Rng& rng)
     const detail::SoftmaxIrls irls(Z, k, runner);
     Vector w = Vector::Zero((k - 1) * p);
     irls.Maximise(R, &w, nullptr, 5, 1e-10);
-    const double tau = init.gate.uses_temperature() ? init.gate.temperature : 1.0;
+    // Softmax logits w_i' z (reference expert 0); the gate maps them to its beta.
+    Vector bias = Vector::Zero(k);
+    Matrix slope = Matrix::Zero(k, d);
     for (Index i = 0; i + 1 < k; ++i) {
-      const double bias = w[i * p];
-      const Vector slope = w.segment(i * p + 1, d);
-      const bool activation = init.gate.kind == GateKind::kActivation;
-      init.gate.bias[i] = activation ? bias : tau * bias;
-      init.gate.slope.row(i) = tau * slope.transpose();
+      bias[i] = w[i * p];
+      slope.row(i) = w.segment(i * p + 1, d).transpose();
     }
+    GateOf(init.gate).ApproximateSoftmax(bias, slope, &init.gate);
   }
   init.Validate();
   return NormaliseGauge(init);

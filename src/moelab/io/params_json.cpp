@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "moelab/model/gates/gate.hpp"
+
 namespace moelab {
 namespace {
 
@@ -90,14 +92,12 @@ std::string ParamsToJson(const MoeParams& params) {
   json gate = {{"kind", ToString(params.gate.kind)},
                {"bias", VectorToJson(params.gate.bias)},
                {"slope", MatrixToJson(params.gate.slope)}};
-  if (params.gate.uses_temperature()) gate["temperature"] = params.gate.temperature;
-  if (params.gate.kind == GateKind::kTopK) {
-    gate["top_k"] = params.gate.top_k;
-    gate["ranking"] = ToString(params.gate.ranking);
-  }
-  if (params.gate.kind == GateKind::kActivation) {
-    gate["activation"] = ToString(params.gate.activation);
-  }
+  // The fields the gate reads (gates/gate.hpp), no others.
+  const GateFields fields = GateOf(params.gate).fields();
+  if (fields.temperature) gate["temperature"] = params.gate.temperature;
+  if (fields.top_k != GateFields::TopK::kUnused) gate["top_k"] = params.gate.top_k;
+  if (fields.ranking) gate["ranking"] = ToString(params.gate.ranking);
+  if (fields.activation) gate["activation"] = ToString(params.gate.activation);
   json experts = {{"intercept", VectorToJson(params.experts.intercept)},
                   {"slope", MatrixToJson(params.experts.slope)},
                   {"variance", VectorToJson(params.experts.variance)}};

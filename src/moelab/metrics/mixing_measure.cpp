@@ -1,6 +1,7 @@
 #include "moelab/metrics/mixing_measure.hpp"
 
 #include "moelab/core/check.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
 
@@ -23,35 +24,18 @@ Matrix MixingMeasure::AtomCoordinates() const {
 MixingMeasure ToMixingMeasure(const MoeParams& params, TemperatureHandling handling) {
   params.Validate();
   const GateParams& gate = params.gate;
+  const Gate& g = GateOf(gate);
+  GateAtoms atoms = g.MixingAtoms(gate, handling == TemperatureHandling::kRatio);
   MixingMeasure m;
-  m.log_weight = gate.bias;
-  m.gate_slope = gate.slope;
+  m.log_weight = std::move(atoms.log_weight);
+  m.gate_slope = std::move(atoms.gate_slope);
+  m.temperature = atoms.temperature;
   m.expert_slope = params.experts.slope;
   m.intercept = params.experts.intercept;
   m.variance = params.experts.variance;
-  m.slope_translation = HasSlopeTranslationSymmetry(gate);
-  const bool ratio = handling == TemperatureHandling::kRatio;
-  switch (gate.kind) {
-    case GateKind::kSoftmax:
-    case GateKind::kTopK:
-      break;
-    case GateKind::kTemperature:
-      // Logit (beta1 x + beta0) / tau: the weight is exp(beta0 / tau) either way.
-      m.log_weight /= gate.temperature;
-      if (ratio) {
-        m.gate_slope /= gate.temperature;
-      } else {
-        m.temperature = gate.temperature;
-      }
-      break;
-    case GateKind::kActivation:
-      if (gate.activation == Activation::kIdentity && ratio) {
-        m.gate_slope /= gate.temperature;  // logit beta1/tau x + beta0
-      } else {
-        m.temperature = gate.temperature;
-      }
-      break;
-  }
+  const GateGauge gauge = g.Gauge(gate);
+  m.weight_translation = gauge != GateGauge::kNone;
+  m.slope_translation = gauge == GateGauge::kBiasAndSlope;
   return m;
 }
 
@@ -62,7 +46,7 @@ MixingMeasure NormaliseToReference(const MixingMeasure& measure, Index reference
                      std::to_string(measure.num_atoms()) + ")");
   }
   MixingMeasure out = measure;
-  out.log_weight.array() -= measure.log_weight[reference];
+  if (measure.weight_translation) out.log_weight.array() -= measure.log_weight[reference];
   if (measure.slope_translation) out.gate_slope.rowwise() -= measure.gate_slope.row(reference);
   return out;
 }

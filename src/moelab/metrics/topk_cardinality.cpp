@@ -6,7 +6,8 @@
 #include <sstream>
 
 #include "moelab/core/check.hpp"
-#include "moelab/model/gates/topk_gate.hpp"
+#include "moelab/core/log_sum_exp.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
 namespace {
@@ -60,15 +61,12 @@ std::vector<SelectionRegion> SelectionRegions(const GateParams& true_gate,
   std::vector<SelectionRegion> regions;
   std::map<std::vector<Index>, std::size_t> index;
   std::vector<Index> selected;
+  // The gate's own selection: unselected experts have logit -inf.
+  const Matrix logits = GateOf(true_gate).SelectedLogits(true_gate, X);
   for (Index n = 0; n < X.rows(); ++n) {
-    if (true_gate.kind == GateKind::kTopK) {
-      Vector scores = true_gate.slope * X.row(n).transpose();
-      if (true_gate.ranking == TopKRanking::kFullLogit) scores += true_gate.bias;
-      TopKIndices(scores, true_gate.top_k, &selected);
-      std::sort(selected.begin(), selected.end());
-    } else {
-      selected.resize(k);
-      std::iota(selected.begin(), selected.end(), Index{0});
+    selected.clear();
+    for (Index i = 0; i < k; ++i) {
+      if (logits(n, i) != kNegInf) selected.push_back(i);
     }
     auto [it, inserted] = index.emplace(selected, regions.size());
     if (inserted) regions.push_back(SelectionRegion{selected, 0.0, 0, false});

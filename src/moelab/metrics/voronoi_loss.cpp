@@ -8,23 +8,13 @@
 #include <stdexcept>
 
 #include "moelab/core/check.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
 namespace {
 
 constexpr const char* kFn = "ComputeVoronoiLoss";
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Gate families whose measures can be compared.
-int GateFamily(const GateParams& gate) {
-  switch (gate.kind) {
-    case GateKind::kSoftmax:
-    case GateKind::kTopK: return 0;
-    case GateKind::kTemperature: return 1;
-    case GateKind::kActivation: return 2 + static_cast<int>(gate.activation);
-  }
-  return -1;
-}
 
 void ValidateParams(const MoeParams& params, const char* which) {
   try {
@@ -289,11 +279,13 @@ Prepared Prepare(const MoeParams& truth, const MoeParams& fitted,
     ThrowInvalid(kFn, "fitted dimension d = " + std::to_string(fitted.dim()) +
                           " differs from the true d = " + std::to_string(truth.dim()));
   }
-  if (GateFamily(fitted.gate) != GateFamily(truth.gate)) {
-    ThrowInvalid(kFn, std::string("cannot compare a fitted ") + ToString(fitted.gate.kind) + "/" +
-                          ToString(fitted.gate.activation) + " gate with a true " +
-                          ToString(truth.gate.kind) + "/" + ToString(truth.gate.activation) +
-                          " gate (softmax and topk mix; other gates must match)");
+  const std::string fitted_family = GateOf(fitted.gate).LossFamily(fitted.gate);
+  const std::string true_family = GateOf(truth.gate).LossFamily(truth.gate);
+  if (fitted_family != true_family) {
+    ThrowInvalid(kFn, "cannot compare a fitted " + std::string(ToString(fitted.gate.kind)) +
+                          " gate (family " + fitted_family + ") with a true " +
+                          ToString(truth.gate.kind) + " gate (family " + true_family +
+                          "): the Voronoi loss compares measures of one gate family");
   }
   if (k < k_true) {
     ThrowInvalid(kFn, "the fit has k = " + std::to_string(k) + " experts, fewer than the k* = " +
@@ -337,6 +329,11 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
     if (ev.unknown_rbar_size > 0) Rbar(ev.unknown_rbar_size, options.rbar_overrides);  // throws
     scale = WeightTerms(ev.fitted_weight_sum, W, ev.parameter_sum, 1.0);
   } else {
+    // A gate without weight translation keeps u = e^{t0} = 1.
+    const auto choose_scale = [&](const Evaluation& e) {
+      return p.fitted.weight_translation ? BestScale(e.fitted_weight_sum, W, e.parameter_sum)
+                                         : WeightTerms(e.fitted_weight_sum, W, e.parameter_sum, 1.0);
+    };
     // Starts: t1 = 0 and every alignment beta1*_j - beta1_i.
     std::vector<Vector> starts{Vector::Zero(d)};
     if (p.fitted.slope_translation) {
@@ -355,8 +352,7 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
         unknown = current.unknown_rbar_size;
         continue;
       }
-      ScaleChoice current_scale =
-          BestScale(current.fitted_weight_sum, W, current.parameter_sum);
+      ScaleChoice current_scale = choose_scale(current);
       for (int step = 0; p.fitted.slope_translation && step < options.max_alternations; ++step) {
         // Differences at t = 0 for the current cells.
         Matrix v(p.fitted.num_atoms(), d);
@@ -368,7 +364,7 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
             MinimiseSlopeShift(v, current.atom_weight, current.slope_power, options.norm, t);
         Evaluation next = evaluator.Evaluate(ShiftSlope(p.fitted, next_t));
         if (next.unknown_rbar_size > 0) break;
-        const ScaleChoice next_scale = BestScale(next.fitted_weight_sum, W, next.parameter_sum);
+        const ScaleChoice next_scale = choose_scale(next);
         if (!(next_scale.value() < current_scale.value())) break;
         t = next_t;
         current = std::move(next);

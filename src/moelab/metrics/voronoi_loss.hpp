@@ -28,7 +28,9 @@
 // so this is moelab's choice).
 //
 // Gauge (§7.2): softmax-type gates are identified only up to a common
-// translation (w + t0, beta1 + t1). Two readings are offered:
+// translation (w + t0, beta1 + t1); which of t0, t1 applies is the gate's
+// Gauge() (a gate without translation symmetry is compared as it is, in
+// either reading). Two readings are offered:
 //
 //   kReferenceExpert (default): both measures are normalised so that their
 //     reference atom has w = 0 (and beta1 = 0 where t1 is a symmetry); the
@@ -132,8 +134,8 @@ struct VoronoiLossResult {
 
 // The loss of `fitted` against `truth`. Throws std::invalid_argument (message
 // names the function and what is wrong) for invalid or non-finite parameters,
-// different dimensions, incompatible gate families (softmax and top-K mix
-// freely; temperature and activation gates must match, activations too),
+// different dimensions, incompatible gate families (Gate::LossFamily: softmax
+// and top-K mix freely; other gates must match, activations too),
 // k < k*, a cell of unknown rbar, or invalid options.
 VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fitted,
                                      const VoronoiLossOptions& options = {});

@@ -4,18 +4,9 @@
 #include <stdexcept>
 
 #include "moelab/core/check.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
-
-const char* ToString(GateKind kind) {
-  switch (kind) {
-    case GateKind::kSoftmax: return "softmax";
-    case GateKind::kTopK: return "topk";
-    case GateKind::kTemperature: return "temperature";
-    case GateKind::kActivation: return "activation";
-  }
-  return "unknown";
-}
 
 const char* ToString(TopKRanking ranking) {
   return ranking == TopKRanking::kSlopeOnly ? "slope" : "logit";
@@ -28,15 +19,6 @@ const char* ToString(Activation activation) {
     case Activation::kIdentity: return "identity";
   }
   return "unknown";
-}
-
-GateKind ParseGateKind(const std::string& name) {
-  for (GateKind k : {GateKind::kSoftmax, GateKind::kTopK, GateKind::kTemperature,
-                     GateKind::kActivation}) {
-    if (name == ToString(k)) return k;
-  }
-  throw std::invalid_argument("unknown gate '" + name +
-                              "' (valid: softmax, topk, temperature, activation)");
 }
 
 TopKRanking ParseTopKRanking(const std::string& name) {
@@ -53,6 +35,8 @@ Activation ParseActivation(const std::string& name) {
                               "' (valid: tanh, sigmoid, identity)");
 }
 
+bool GateParams::uses_temperature() const { return GateFor(kind).fields().temperature; }
+
 void GateParams::Validate() const {
   constexpr const char* kFn = "GateParams::Validate";
   const Index k = bias.size();
@@ -62,10 +46,13 @@ void GateParams::Validate() const {
   CheckAllFinite(kFn, "gate.bias", bias);
   CheckAllFinite(kFn, "gate.slope", slope);
   if (uses_temperature()) CheckPositive(kFn, "gate.temperature", temperature);
-  if (kind == GateKind::kTopK) {
-    if (top_k < 1 || top_k > k) {
+  const GateFields::TopK uses_k = GateFor(kind).fields().top_k;
+  if (uses_k != GateFields::TopK::kUnused) {
+    const int lowest = uses_k == GateFields::TopK::kRequired ? 1 : 0;
+    if (top_k < lowest || top_k > k) {
       std::ostringstream os;
-      os << "gate.top_k = " << top_k << " must lie in [1, k = " << k << "]";
+      os << "gate.top_k = " << top_k << " must lie in [" << lowest << ", k = " << k << "] for the "
+         << ToString(kind) << " gate" << (lowest == 0 ? " (0 = every expert)" : "");
       ThrowInvalid(kFn, os.str());
     }
   }

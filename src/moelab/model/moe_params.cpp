@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "moelab/core/check.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
 
@@ -34,14 +35,16 @@ MoeParams PermuteExperts(const MoeParams& params, const std::vector<Index>& perm
 }
 
 bool HasSlopeTranslationSymmetry(const GateParams& gate) {
-  return gate.kind != GateKind::kActivation || gate.activation == Activation::kIdentity;
+  return GateOf(gate).Gauge(gate) == GateGauge::kBiasAndSlope;
 }
 
 MoeParams NormaliseGauge(const MoeParams& params) {
   MoeParams out = params;
+  const GateGauge gauge = GateOf(params.gate).Gauge(params.gate);
+  if (gauge == GateGauge::kNone) return out;
   const Index last = params.num_experts() - 1;
   out.gate.bias.array() -= params.gate.bias[last];
-  if (HasSlopeTranslationSymmetry(params.gate)) {
+  if (gauge == GateGauge::kBiasAndSlope) {
     out.gate.slope.rowwise() -= params.gate.slope.row(last);
   }
   return out;

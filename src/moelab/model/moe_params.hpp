@@ -24,15 +24,17 @@ struct MoeParams {
 // together). Throws unless perm is a permutation of 0..k-1.
 MoeParams PermuteExperts(const MoeParams& params, const std::vector<Index>& perm);
 
-// Gauge normalisation with the reference (last) expert: subtracts the last
-// expert's gate intercept from every intercept and, for gates invariant under
-// slope translation (softmax, top-K, temperature, identity activation), its
-// gate slope from every slope. Afterwards beta0_k = 0 (and beta1_k = 0 where
-// applicable). The density is unchanged (the [Demyst] code's convention).
+// Gauge normalisation with the reference (last) expert, as the gate's
+// Gauge() says (gates/gate.hpp): subtracts the last expert's gate intercept
+// from every intercept (GateGauge::kBias, kBiasAndSlope) and its gate slope
+// from every slope (kBiasAndSlope: softmax, top-K, temperature, identity
+// activation). Afterwards beta0_k = 0 (and beta1_k = 0 where applicable); a
+// gate without translation symmetry (kNone) is returned unchanged. The
+// density is unchanged (the [Demyst] code's convention).
 MoeParams NormaliseGauge(const MoeParams& params);
 
 // True when the gate is invariant under a common translation of the slopes
-// beta1 (every gate except a non-linear activation gate).
+// beta1 (GateGauge::kBiasAndSlope).
 bool HasSlopeTranslationSymmetry(const GateParams& gate);
 
 }  // namespace moelab

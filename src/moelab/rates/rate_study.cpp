@@ -9,6 +9,7 @@
 #include "moelab/estimators/restarts.hpp"
 #include "moelab/io/params_json.hpp"
 #include "moelab/metrics/topk_cardinality.hpp"
+#include "moelab/model/gates/gate.hpp"
 #include "moelab/model/gaussian_moe.hpp"
 #include "moelab/rates/sample_grid.hpp"
 #include "moelab/rates/shard_merge.hpp"
@@ -21,17 +22,17 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kWhere = "RateStudyConfig";
 
 bool TauIsCoordinate(const RateStudyConfig& c) {
-  // mixing_measure.hpp: tau is an atom coordinate for a non-linear activation
-  // gate, and for temperature / identity activation gates measured raw.
-  if (c.fitted.gate == GateKind::kActivation && c.fitted.activation != Activation::kIdentity)
-    return true;
-  return (c.fitted.gate == GateKind::kTemperature ||
-          (c.fitted.gate == GateKind::kActivation && c.fitted.activation == Activation::kIdentity)) &&
-         c.loss.temperature == TemperatureHandling::kRaw;
+  // The gate's mixing measure says (mixing_measure.hpp).
+  const GateParams gate = ZeroGate(c.fitted);
+  return GateOf(gate)
+      .MixingAtoms(gate, c.loss.temperature == TemperatureHandling::kRatio)
+      .temperature.has_value();
 }
 
 bool WantsRatioLoss(const RateStudyConfig& c) {
-  return c.fitted.gate == GateKind::kTemperature && c.loss.temperature == TemperatureHandling::kRaw;
+  // Raw atoms of a scale-symmetric gate: also report the identifiable ratio loss.
+  const GateParams gate = ZeroGate(c.fitted);
+  return GateOf(gate).HasScaleSymmetry(gate) && c.loss.temperature == TemperatureHandling::kRaw;
 }
 
 const std::vector<std::string> kParameters = {"beta1", "a", "b", "var"};
@@ -77,14 +78,16 @@ void RateStudyConfig::Validate() const {
     ThrowInvalid(kWhere, "fitted.num_experts (k = " + std::to_string(fitted.num_experts) +
                              ") is below the true number of experts k* = " +
                              std::to_string(truth.num_experts()) + "; rate studies need k >= k*");
-  const auto family = [](GateKind g) {
-    return g == GateKind::kSoftmax || g == GateKind::kTopK ? 0 : g == GateKind::kTemperature ? 1 : 2;
-  };
-  if (family(truth.gate.kind) != family(fitted.gate))
-    ThrowInvalid(kWhere, std::string("fitted.gate '") + ToString(fitted.gate) +
-                             "' cannot be compared with the true gate '" + ToString(truth.gate.kind) +
-                             "' by the Voronoi loss (softmax and top-K mix; temperature and "
-                             "activation gates must match the truth)");
+  // The family the Voronoi loss sees (gate and activation), refused up front
+  // rather than as a metric-error in every cell.
+  const GateParams fitted_gate = ZeroGate(fitted);
+  const std::string fitted_family = GateOf(fitted_gate).LossFamily(fitted_gate);
+  const std::string true_family = GateOf(truth.gate).LossFamily(truth.gate);
+  if (fitted_family != true_family)
+    ThrowInvalid(kWhere, std::string("fitted.gate '") + ToString(fitted.gate) + "' (loss family " +
+                             fitted_family + ") cannot be compared with the true gate '" +
+                             ToString(truth.gate.kind) + "' (loss family " + true_family +
+                             ") by the Voronoi loss; fit a gate of the truth's family");
   if (replications < 1) ThrowInvalid(kWhere, "replications must be >= 1");
   if (num_starts < 1) ThrowInvalid(kWhere, "num_starts must be >= 1");
   switch (estimator) {
@@ -102,7 +105,8 @@ void RateStudyConfig::Validate() const {
 
 std::vector<std::string> RateStudyConfig::Warnings() const {
   std::vector<std::string> warnings;
-  if (fitted.gate == GateKind::kTopK && truth.gate.kind == GateKind::kTopK &&
+  const GateParams fitted_gate = ZeroGate(fitted);
+  if (GateOf(fitted_gate).SparseK(fitted_gate) > 0 && GateOf(truth.gate).SparseK(truth.gate) > 0 &&
       fitted.num_experts > truth.num_experts()) {
     Rng rng(base_seed);  // used only for d > 1 (Monte Carlo support points)
     const Matrix support = SelectionSupportPoints(design, 1000, rng);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "moelab/metrics/rbar.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
 namespace {
@@ -33,11 +34,15 @@ Index TheorySetting::largest_cell() const {
 }
 
 TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
-  const bool temperature = setting.gate == GateKind::kTemperature && setting.temperature_fitted;
-  const bool activation = setting.gate == GateKind::kActivation;
-  const char* base_source = setting.gate == GateKind::kTopK ? "stat_spec §3.2-3.3 ([TopK])"
+  // The gate says which rows apply; a gate the table does not know has no
+  // theory at all (never the softmax rates).
+  const std::string key = GateFor(setting.gate).TheoryKey();
+  if (key != "softmax" && key != "topk" && key != "temperature" && key != "activation") return {};
+  const bool temperature = key == "temperature" && setting.temperature_fitted;
+  const bool activation = key == "activation";
+  const char* base_source = key == "topk" ? "stat_spec §3.2-3.3 ([TopK])"
                             : activation ? "stat_spec §4.3 ([Temp], activation gate)"
-                            : setting.gate == GateKind::kTemperature
+                            : key == "temperature"
                                 ? "stat_spec §4.3 ([Temp], temperature gate)"
                                 : "stat_spec §2.5 ([Demyst] Thm 1-2)";
   if (column == "hellinger" || column == "tv")

@@ -19,6 +19,11 @@
 //   activation gate, over-fitted: gating -1/2, others "often -1/4" ([V-sec],
 //   low confidence).
 //
+// The rows apply by the fitted gate's TheoryKey() (model/gates/gate.hpp):
+// "softmax", "topk", "temperature", "activation". A gate with another key
+// (or none) gets no theory for any column: its study reports measured slopes
+// with the verdict "no theory".
+//
 // Verdict for a polynomial rate s < 0 and a bootstrap CI [lo, hi]:
 //   "consistent"                  s lies in [lo, hi];
 //   "consistent up to log factors" the CI meets the band [1.3 s, 0.85 s]:

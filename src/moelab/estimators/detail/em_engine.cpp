@@ -11,13 +11,13 @@
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/detail/row_kernels.hpp"
 #include "moelab/model/gates/gate.hpp"
-#include "moelab/model/gates/topk_gate.hpp"
 
 namespace moelab::detail {
 
 struct EmEngine::Scratch {
   SoftmaxIrls::Scratch irls;  // logits, probs, u, v, gram, lse, row_mass, residual
-  Matrix joint, aux, aux2;    // B x k
+  Matrix joint, aux, aux2;    // B x k (aux, aux2: the gate's block work space)
+  Matrix dlogits;             // B x k, generic gates' dQ/ds
   Vector row;                 // k
   std::vector<Index> selected;
   void Resize(Index rows, Index k, Index p) {
@@ -25,6 +25,7 @@ struct EmEngine::Scratch {
     joint.resize(rows, k);
     aux.resize(rows, k);
     aux2.resize(rows, k);
+    dlogits.resize(rows, k);
     row.resize(k);
     selected.reserve(k);
   }
@@ -37,33 +38,14 @@ namespace {
 // then per expert: mass, Z'R_i y (p), Z'R_i Z (p*p)].
 constexpr Index kLl = 0, kQ = 1, kChanges = 2, kSpecQ = 3, kGrad = 4;
 
-// Logit coefficients: affine gates p x k with rows (beta0 / tau; beta1' / tau)
-// (tau = 1 except for the temperature gate); the activation gate d x k beta1'.
+// Logit coefficients of an affine gate (Gate::AffineScale c): p x k with rows
+// (c beta0; c beta1'), so that the logits are Z W in one product.
 Matrix LogitCoefficients(const GateParams& gate) {
-  if (gate.kind == GateKind::kActivation) return gate.slope.transpose();
-  const double scale = gate.kind == GateKind::kTemperature ? 1.0 / gate.temperature : 1.0;
+  const double scale = *GateOf(gate).AffineScale(gate);
   Matrix W(gate.dim() + 1, gate.num_experts());
   W.row(0) = gate.bias.transpose() * scale;
   W.bottomRows(gate.dim()) = gate.slope.transpose() * scale;
   return W;
-}
-
-// z -> act(z) in place; derivative act'(z) into `derivative` when asked.
-void ApplyActivationInPlace(Activation activation, Eigen::Ref<Matrix> z,
-                            Eigen::Ref<Matrix> derivative, bool with_derivative) {
-  switch (activation) {
-    case Activation::kTanh:
-      z = z.array().tanh().matrix();
-      if (with_derivative) derivative = (1.0 - z.array().square()).matrix();
-      break;
-    case Activation::kSigmoid:
-      z = (1.0 / (1.0 + (-z.array()).exp())).matrix();
-      if (with_derivative) derivative = (z.array() * (1.0 - z.array())).matrix();
-      break;
-    case Activation::kIdentity:
-      if (with_derivative) derivative.setOnes();
-      break;
-  }
 }
 
 double MaxAbsChange(const MoeParams& a, const MoeParams& b, bool with_temperature) {
@@ -89,16 +71,18 @@ EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions&
       d_(data.dim()),
       p_(data.dim() + 1),
       k_(start.num_experts()),
-      top_k_(start.gate.kind == GateKind::kTopK),
+      gate_(GateOf(start.gate)),
+      top_k_(gate_.SparseK(start.gate) > 0),
+      affine_(gate_.AffineScale(start.gate).has_value()),
       irls_gate_(false),
       fit_tau_(options.fit_temperature && start.gate.uses_temperature()),
       Z_(data.size(), data.dim() + 1),
       R_(data.size(), start.num_experts()),
       runner_(data.size(), options.num_threads),
       params_(start) {
-  const GateKind kind = start.gate.kind;
-  irls_gate_ = kind == GateKind::kSoftmax || kind == GateKind::kTopK ||
-               (kind == GateKind::kTemperature && !fit_tau_);
+  // Fused IRLS: affine logits with the scale fixed and the reference expert
+  // as the gauge (softmax, top-K, temperature with tau fixed).
+  irls_gate_ = affine_ && !fit_tau_ && gate_.Gauge(start.gate) == GateGauge::kBiasAndSlope;
   Z_.col(0).setOnes();
   Z_.rightCols(d_) = data.X;
   if (irls_gate_) {
@@ -118,8 +102,7 @@ EmEngine::~EmEngine() = default;
 
 void EmEngine::EStep(const MoeParams& params, bool speculative) {
   const GateParams& gate = params.gate;
-  const bool activation = gate.kind == GateKind::kActivation;
-  const Matrix W = LogitCoefficients(gate);
+  const Matrix W = affine_ ? LogitCoefficients(gate) : Matrix();
   Matrix means_coef(p_, k_);
   means_coef.row(0) = params.experts.intercept.transpose();
   means_coef.bottomRows(d_) = params.experts.slope.transpose();
@@ -137,26 +120,20 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
     auto Zb = Z_.middleRows(b0, B);
     auto yb = data_.y.segment(b0, B);
     auto logits = s.irls.logits.topRows(B);
-    if (activation) {
-      auto z = s.aux.topRows(B);
-      z.noalias() = Zb.rightCols(d_).lazyProduct(W);
-      ApplyActivationInPlace(gate.activation, z, s.aux2.topRows(B), false);
-      logits = z / gate.temperature;
-      logits.rowwise() += gate.bias.transpose();
-    } else {
+    if (affine_) {
       logits.noalias() = Zb.lazyProduct(W);
+    } else {
+      gate_.BlockLogits(gate, Zb.rightCols(d_), false, s.aux.topRows(B), s.aux2.topRows(B),
+                        logits);
     }
     Index changes = 0;
     if (top_k_) {
       auto ranking = s.aux.topRows(B);
-      if (gate.ranking == TopKRanking::kSlopeOnly) {
-        ranking.noalias() = Zb.rightCols(d_).lazyProduct(gate.slope.transpose());
-      } else {
-        ranking = logits;
-      }
+      gate_.BlockRanking(gate, Zb.rightCols(d_), logits, ranking);
+      const int K = gate_.SparseK(gate);
       for (Index r = 0; r < B; ++r) {
         s.row = ranking.row(r).transpose();
-        TopKIndices(s.row, gate.top_k, &s.selected);
+        TopKIndices(s.row, K, &s.selected);
         selection_.ClearRow(b0 + r);
         for (Index i : s.selected) selection_.Select(b0 + r, i);
         for (Index i = 0; i < k_; ++i) {
@@ -278,11 +255,9 @@ ExpertParams EmEngine::ExpertMStep() {
 
 namespace {
 
-// IRLS reduced coordinates (softmax_irls.hpp) <-> gate; `scale` is 1/tau for
-// the temperature gate (w = beta / tau), else 1.
-double IrlsScale(const GateParams& gate) {
-  return gate.kind == GateKind::kTemperature ? 1.0 / gate.temperature : 1.0;
-}
+// IRLS reduced coordinates (softmax_irls.hpp) <-> gate: w = c beta with the
+// gate's affine scale c (1/tau for the temperature gate, else 1).
+double IrlsScale(const GateParams& gate) { return *GateOf(gate).AffineScale(gate); }
 
 Vector IrlsCoordinates(const GateParams& gate, Index p) {
   const Index k = gate.num_experts(), d = p - 1;
@@ -389,12 +364,11 @@ GateParams EmEngine::GateMStepIrls(const Matrix& R, const Vector& totals,
 
 double EmEngine::GateObjectiveAndGradient(const GateParams& gate, bool with_temperature,
                                           Vector* gradient) const {
-  const bool activation = gate.kind == GateKind::kActivation;
   const bool with_tau = with_temperature && gate.uses_temperature();
   const Index size = PackedGateSize(k_, d_, with_tau);
   if (gate_partials_.rows() != 1 + size) gate_partials_.resize(1 + size, runner_.num_blocks());
-  const Matrix W = LogitCoefficients(gate);
-  const double inv_tau = gate.uses_temperature() ? 1.0 / gate.temperature : 1.0;
+  const Matrix W = affine_ ? LogitCoefficients(gate) : Matrix();
+  const double inv_tau = affine_ ? *gate_.AffineScale(gate) : 1.0;  // ds/d(beta) = c z
   runner_.Run([&](Index block, int slot) {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
@@ -404,35 +378,41 @@ double EmEngine::GateObjectiveAndGradient(const GateParams& gate, bool with_temp
     auto act = s.aux.topRows(B);
     auto act_derivative = s.aux2.topRows(B);
     auto raw = s.joint.topRows(B);
-    if (activation) {
-      act.noalias() = Zb.rightCols(d_).lazyProduct(W);
-      ApplyActivationInPlace(gate.activation, act, act_derivative, true);
-      logits = act * inv_tau;
-      logits.rowwise() += gate.bias.transpose();
-    } else {
+    if (affine_) {
       logits.noalias() = Zb.lazyProduct(W);
       raw = logits;
+    } else {
+      gate_.BlockLogits(gate, Zb.rightCols(d_), true, act, act_derivative, logits);
+    }
+    if (top_k_) {
+      // The selection of the current iterate stays frozen (as for IRLS).
+      for (Index i = 0; i < k_; ++i) {
+        for (Index r = 0; r < B; ++r) {
+          if (!accepted_selection_.Selected(b0 + r, i)) logits(r, i) = kNegInf;
+        }
+      }
     }
     auto probs = s.irls.probs.topRows(B);
-    LogSoftmaxRows(logits, probs, s.irls.lse.head(B), false);
+    LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);
     auto column = gate_partials_.col(block);
     column.setZero();
-    column[0] = WeightedLogSum(Rb, logits, false);
+    column[0] = WeightedLogSum(Rb, logits, top_k_);
     auto mass = s.irls.row_mass.head(B);
     mass = Rb.rowwise().sum();
+    if (!affine_) {
+      auto dlogits = s.dlogits.topRows(B);  // dQ/ds_ni = r_ni - R_n g_ni
+      for (Index i = 0; i < k_; ++i) {
+        dlogits.col(i).array() = Rb.col(i).array() - mass.array() * probs.col(i).array();
+      }
+      gate_.AccumulateBlockGradient(gate, Zb.rightCols(d_), act, act_derivative, dlogits,
+                                    with_tau, column.segment(1, size));
+      return;
+    }
     auto residual = s.irls.residual.head(B);  // dQ/ds_ni = r_ni - R_n g_ni
     for (Index i = 0; i < k_; ++i) {
       residual.array() = Rb.col(i).array() - mass.array() * probs.col(i).array();
-      if (activation) {
-        column[1 + i * p_] += residual.sum();
-        column.segment(2 + i * p_, d_).noalias() +=
-            inv_tau * Zb.rightCols(d_).transpose() *
-            (residual.array() * act_derivative.col(i).array()).matrix();
-        if (with_tau) column[size] -= inv_tau * residual.dot(act.col(i));
-      } else {
-        column.segment(1 + i * p_, p_).noalias() += inv_tau * Zb.transpose() * residual;
-        if (with_tau) column[size] -= residual.dot(raw.col(i));
-      }
+      column.segment(1 + i * p_, p_).noalias() += inv_tau * Zb.transpose() * residual;
+      if (with_tau) column[size] -= residual.dot(raw.col(i));
     }
   });
   Vector total = gate_partials_.col(0);

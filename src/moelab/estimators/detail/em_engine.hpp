@@ -11,6 +11,15 @@
 // normal equations (Z' R_i Z, Z' R_i y, sum r_i). A second, exp-free pass gives
 // the weighted residual sums of squares of the new expert coefficients (two
 // passes rather than the cancellation-prone sum r y^2 - gamma' Z' R y).
+//
+// The engine knows no gate formula; it asks the Gate (model/gates/gate.hpp).
+// A gate whose logits are affine (Gate::AffineScale c) runs the fused kernel:
+// logits Z W with W = c (beta0; beta1'), and - with c fixed and the
+// reference-expert gauge - the IRLS gate M-step (softmax, top-K, temperature
+// with tau fixed). Any other gate (or a fitted tau) takes the generic path:
+// Gate::BlockLogits / AccumulateBlockGradient per block and L-BFGS on Q. A
+// sparse gate (Gate::SparseK > 0) gets its selection recorded per row, frozen
+// during the gate M-step and backtracked on as in the top-K case.
 #pragma once
 
 #include <memory>
@@ -21,6 +30,7 @@
 #include "moelab/estimators/detail/selection_mask.hpp"
 #include "moelab/estimators/detail/softmax_irls.hpp"
 #include "moelab/estimators/em.hpp"
+#include "moelab/model/gates/gate.hpp"
 
 namespace moelab::detail {
 
@@ -104,7 +114,8 @@ class EmEngine {
   const Dataset& data_;
   const EmOptions& options_;
   Index n_, d_, p_, k_;
-  bool top_k_, irls_gate_, fit_tau_;
+  const Gate& gate_;
+  bool top_k_, affine_, irls_gate_, fit_tau_;
   Matrix Z_;
   Matrix R_;
   Matrix R_previous_;               // IRLS gates: R of the previous iterate during a

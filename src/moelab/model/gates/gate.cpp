@@ -1,32 +1,73 @@
 #include "moelab/model/gates/gate.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "moelab/core/check.hpp"
 #include "moelab/core/log_sum_exp.hpp"
-#include "moelab/model/gates/activation_gate.hpp"
-#include "moelab/model/gates/softmax_gate.hpp"
-#include "moelab/model/gates/temperature_gate.hpp"
-#include "moelab/model/gates/topk_gate.hpp"
 
 namespace moelab {
 
-const Gate& GateFor(GateKind kind) {
-  static const SoftmaxGate softmax;
-  static const TopKGate topk;
-  static const TemperatureGate temperature;
-  static const ActivationGate activation;
-  switch (kind) {
-    case GateKind::kSoftmax: return softmax;
-    case GateKind::kTopK: return topk;
-    case GateKind::kTemperature: return temperature;
-    case GateKind::kActivation: return activation;
+const char* ToString(GateGauge gauge) {
+  switch (gauge) {
+    case GateGauge::kNone: return "none";
+    case GateGauge::kBias: return "bias translation";
+    case GateGauge::kBiasAndSlope: return "bias and slope translation";
   }
-  ThrowInvalid("GateFor", "unknown gate kind");
+  return "unknown";
+}
+
+GateAtoms Gate::MixingAtoms(const GateParams& params, bool) const {
+  return GateAtoms{params.bias, params.slope, std::nullopt};
+}
+
+Matrix Gate::SelectedLogits(const GateParams& params, const Eigen::Ref<const Matrix>& X) const {
+  const Index n = X.rows(), k = params.num_experts();
+  Matrix logits(n, k), value(n, k), derivative(n, k);
+  BlockLogits(params, X, false, value, derivative, logits);
+  const int K = SparseK(params);
+  if (K <= 0) return logits;
+  Matrix ranking(n, k);
+  BlockRanking(params, X, logits, ranking);
+  Matrix selected_logits = Matrix::Constant(n, k, kNegInf);
+  std::vector<Index> selected;
+  Vector row(k);
+  for (Index r = 0; r < n; ++r) {
+    row = ranking.row(r).transpose();
+    TopKIndices(row, K, &selected);
+    for (Index i : selected) selected_logits(r, i) = logits(r, i);
+  }
+  return selected_logits;
+}
+
+void Gate::AccumulateLogitGradient(const GateParams& params, const Eigen::Ref<const Matrix>& X,
+                                   const Matrix& logits, const Matrix& dlogits,
+                                   bool with_temperature, Eigen::Ref<Vector> gradient) const {
+  const Index n = X.rows(), k = params.num_experts();
+  Matrix dense(n, k), value(n, k), derivative(n, k);
+  BlockLogits(params, X, true, value, derivative, dense);
+  (void)logits;  // BlockLogits' work space carries what the chain rule needs
+  AccumulateBlockGradient(params, X, value, derivative, dlogits, with_temperature, gradient);
+}
+
+void Gate::BlockRanking(const GateParams&, const Eigen::Ref<const Matrix>&,
+                        const Eigen::Ref<const Matrix>& logits, Eigen::Ref<Matrix> ranking) const {
+  ranking = logits;
+}
+
+void TopKIndices(const Eigen::Ref<const Vector>& scores, int K, std::vector<Index>* selected) {
+  std::vector<Index>& order = *selected;
+  order.resize(scores.size());
+  std::iota(order.begin(), order.end(), Index{0});
+  std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](Index a, Index b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  });
+  order.resize(K);
 }
 
 Matrix GateLogWeights(const GateParams& params, const Eigen::Ref<const Matrix>& X) {
-  Matrix log_weights = GateFor(params.kind).SelectedLogits(params, X);
+  Matrix log_weights = GateOf(params).SelectedLogits(params, X);
   NormaliseLogRows(log_weights);
   return log_weights;
 }
@@ -55,7 +96,7 @@ double GateObjective(const GateParams& params, const Eigen::Ref<const Matrix>& X
 
 Vector GateObjectiveGradient(const GateParams& params, const Eigen::Ref<const Matrix>& X,
                              const Eigen::Ref<const Matrix>& R, bool with_temperature) {
-  const Gate& gate = GateFor(params.kind);
+  const Gate& gate = GateOf(params);
   const Matrix logits = gate.SelectedLogits(params, X);
   Matrix dlogits(logits.rows(), logits.cols());
   for (Index n = 0; n < logits.rows(); ++n) {

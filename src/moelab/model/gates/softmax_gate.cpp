@@ -1,7 +1,5 @@
 #include "moelab/model/gates/softmax_gate.hpp"
 
-#include "moelab/model/gates/detail/affine_logits.hpp"
-
 namespace moelab {
 
 Matrix SoftmaxGate::SelectedLogits(const GateParams& params,

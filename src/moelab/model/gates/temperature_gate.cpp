@@ -1,8 +1,28 @@
 #include "moelab/model/gates/temperature_gate.hpp"
 
-#include "moelab/model/gates/detail/affine_logits.hpp"
-
 namespace moelab {
+
+GateFields TemperatureGate::fields() const {
+  GateFields f;
+  f.temperature = true;
+  return f;
+}
+
+GateAtoms TemperatureGate::MixingAtoms(const GateParams& params, bool scale_ratio) const {
+  GateAtoms atoms{params.bias / params.temperature, params.slope, std::nullopt};
+  if (scale_ratio) {
+    atoms.gate_slope /= params.temperature;
+  } else {
+    atoms.temperature = params.temperature;
+  }
+  return atoms;
+}
+
+void TemperatureGate::ApproximateSoftmax(const Vector& bias, const Matrix& slope,
+                                         GateParams* params) const {
+  params->bias = params->temperature * bias;
+  params->slope = params->temperature * slope;
+}
 
 Matrix TemperatureGate::SelectedLogits(const GateParams& params,
                                        const Eigen::Ref<const Matrix>& X) const {

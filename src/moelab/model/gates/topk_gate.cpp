@@ -1,21 +1,16 @@
 #include "moelab/model/gates/topk_gate.hpp"
 
-#include <algorithm>
-#include <numeric>
+#include <vector>
 
 #include "moelab/core/log_sum_exp.hpp"
-#include "moelab/model/gates/detail/affine_logits.hpp"
 
 namespace moelab {
 
-void TopKIndices(const Eigen::Ref<const Vector>& scores, int K, std::vector<Index>* selected) {
-  std::vector<Index>& order = *selected;
-  order.resize(scores.size());
-  std::iota(order.begin(), order.end(), Index{0});
-  std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](Index a, Index b) {
-    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-  });
-  order.resize(K);
+GateFields TopKGate::fields() const {
+  GateFields f;
+  f.top_k = GateFields::TopK::kRequired;
+  f.ranking = true;
+  return f;
 }
 
 Matrix TopKGate::SelectedLogits(const GateParams& params,
@@ -41,6 +36,16 @@ void TopKGate::AccumulateLogitGradient(const GateParams&, const Eigen::Ref<const
   // Selection frozen: dlogits is zero off the selected set, so the affine
   // contraction is the gradient of the restricted softmax.
   detail::AccumulateAffineGradient(X, dlogits, 1.0, gradient);
+}
+
+void TopKGate::BlockRanking(const GateParams& params, const Eigen::Ref<const Matrix>& Xb,
+                            const Eigen::Ref<const Matrix>& logits,
+                            Eigen::Ref<Matrix> ranking) const {
+  if (params.ranking == TopKRanking::kSlopeOnly) {
+    ranking.noalias() = Xb.lazyProduct(params.slope.transpose());
+  } else {
+    ranking = logits;
+  }
 }
 
 }  // namespace moelab

@@ -5,27 +5,30 @@
 //   TopKRanking::kFullLogit  r_i = beta1_i' x + beta0_i (practice).
 // Ties are broken deterministically: the lower expert index wins. (With
 // kSlopeOnly every score ties at x = 0, so a grid containing 0 selects the
-// experts 0..K-1 there.)
+// experts 0..K-1 there.) Affine logits (scale 1); its measures compare with
+// the softmax gate's.
 #pragma once
 
-#include <vector>
-
-#include "moelab/model/gates/gate.hpp"
+#include "moelab/model/gates/detail/affine_logits.hpp"
 
 namespace moelab {
 
-class TopKGate final : public Gate {
+class TopKGate final : public detail::AffineGate {
  public:
+  const char* name() const override { return "topk"; }
+  GateFields fields() const override;
+  int SparseK(const GateParams& params) const override { return params.top_k; }
+  std::optional<double> AffineScale(const GateParams&) const override { return 1.0; }
+  std::string TheoryKey() const override { return "topk"; }
   Matrix SelectedLogits(const GateParams& params,
                         const Eigen::Ref<const Matrix>& X) const override;
   void AccumulateLogitGradient(const GateParams& params, const Eigen::Ref<const Matrix>& X,
                                const Matrix& logits, const Matrix& dlogits,
                                bool with_temperature,
                                Eigen::Ref<Vector> gradient) const override;
+  void BlockRanking(const GateParams& params, const Eigen::Ref<const Matrix>& Xb,
+                    const Eigen::Ref<const Matrix>& logits,
+                    Eigen::Ref<Matrix> ranking) const override;
 };
-
-// Indices of the K largest entries of `scores` (ties: lower index first),
-// written to `selected[0..K)` in decreasing score order.
-void TopKIndices(const Eigen::Ref<const Vector>& scores, int K, std::vector<Index>* selected);
 
 }  // namespace moelab
