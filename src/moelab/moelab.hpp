@@ -24,6 +24,7 @@
 #include "moelab/estimators/mle_nlopt.hpp"
 #include "moelab/estimators/model_selection.hpp"
 #include "moelab/estimators/restarts.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/metrics/density_distance.hpp"
 #include "moelab/metrics/parameter_errors.hpp"
 #include "moelab/metrics/topk_cardinality.hpp"
