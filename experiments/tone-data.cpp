@@ -71,11 +71,7 @@ int main(int argc, char** argv) {
 
     const Dataset data = ReadDatasetCsv(data_path);
     std::vector<GateKind> gates;
-    {
-      std::stringstream ss(gates_text);
-      std::string name;
-      while (std::getline(ss, name, ',')) gates.push_back(ParseGateKind(name));
-    }
+    for (const auto& name : cli::SplitList(gates_text, "option --gates")) gates.push_back(ParseGateKind(name));
     std::printf("data %s: n = %lld, d = %lld\n", data_path.c_str(),
                 static_cast<long long>(data.size()), static_cast<long long>(data.dim()));
     std::printf("%-12s %2s %2s %12s %3s %10s %10s %10s  %s\n", "gate", "k", "K", "loglik", "p",
