@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
-#include <sstream>
 #include <thread>
 
 #include "moelab/core/resources.hpp"
@@ -49,20 +48,10 @@ void CheckFolderOwner(const std::string& out, const std::string& owner,
     std::ifstream in(path);
     std::string existing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (existing == owner) return;
-    std::istringstream a(existing), b(owner);
-    std::string la, lb;
-    int line = 0;
-    while (true) {
-      ++line;
-      const bool ga = static_cast<bool>(std::getline(a, la));
-      const bool gb = static_cast<bool>(std::getline(b, lb));
-      if (!ga) la = "<end>";
-      if (!gb) lb = "<end>";
-      if (la != lb || (!ga && !gb)) break;
-    }
+    const LineDifference d = FirstDifferingLine(existing, owner);
     throw std::invalid_argument("output folder '" + out + "' belongs to another run: its owner.txt line " +
-                                std::to_string(line) + " is " + Snippet(la) + ", this run's is " +
-                                Snippet(lb) + ". Use another --out (one binary's studies per folder), "
+                                std::to_string(d.line) + " is " + Snippet(d.a) + ", this run's is " +
+                                Snippet(d.b) + ". Use another --out (one binary's studies per folder), "
                                 "or delete the folder to start over.");
   }
   if (!fs::is_directory(out, ec)) return;

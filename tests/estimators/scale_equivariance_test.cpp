@@ -39,6 +39,25 @@ Problem MakeProblem(const GateParams& gate, std::uint64_t seed) {
   return p;
 }
 
+// The problem in units where y is c times larger: data and start.
+Problem ScaleY(const Problem& p, double c) {
+  Problem scaled = p;
+  scaled.data.y *= c;
+  scaled.start.experts.slope *= c;
+  scaled.start.experts.intercept *= c;
+  scaled.start.experts.variance *= c * c;
+  return scaled;
+}
+
+// The same with x c times larger.
+Problem ScaleX(const Problem& p, double c) {
+  Problem scaled = p;
+  scaled.data.X *= c;
+  scaled.start.experts.slope /= c;
+  scaled.start.gate.slope /= c;
+  return scaled;
+}
+
 // Relative difference of two parameter blocks, in the max norm of `b`.
 double RelativeDifference(const Matrix& a, const Matrix& b) {
   if (a.size() == 0) return 0.0;
@@ -85,13 +104,8 @@ void CheckEquivariance(const Fitter& fit, const std::string& name) {
     const double n = static_cast<double>(p.data.size());
     for (const double c : {1e-12, 1e-6, 1e6, 1e12}) {
       const std::string what = name + " " + testing::Describe(gate) + " c = " + std::to_string(c);
-      Dataset y_data = p.data;
-      y_data.y *= c;
-      MoeParams y_start = p.start;
-      y_start.experts.slope *= c;
-      y_start.experts.intercept *= c;
-      y_start.experts.variance *= c * c;
-      const FitResult y_fit = fit(y_data, y_start);
+      const Problem in_y = ScaleY(p, c);
+      const FitResult y_fit = fit(in_y.data, in_y.start);
       ASSERT_TRUE(y_fit.IsUsable()) << what << ": " << y_fit.message;
       const double ll_tolerance = Flat(gate) ? kFlatLogLikelihood : kLogLikelihood;
       if (!Flat(gate)) EXPECT_LT(WorstDifference(base, y_fit, c, 1.0), kParameters) << what << " (y)";
@@ -99,12 +113,8 @@ void CheckEquivariance(const Fitter& fit, const std::string& name) {
       EXPECT_NEAR(y_fit.log_likelihood, expected, ll_tolerance * std::abs(expected)) << what << " (y)";
       if (!Flat(gate)) EXPECT_EQ(y_fit.variance_floor_hits, base.variance_floor_hits) << what;
 
-      Dataset x_data = p.data;
-      x_data.X *= c;
-      MoeParams x_start = p.start;
-      x_start.experts.slope /= c;
-      x_start.gate.slope /= c;
-      const FitResult x_fit = fit(x_data, x_start);
+      const Problem in_x = ScaleX(p, c);
+      const FitResult x_fit = fit(in_x.data, in_x.start);
       ASSERT_TRUE(x_fit.IsUsable()) << what << ": " << x_fit.message;
       if (!Flat(gate)) EXPECT_LT(WorstDifference(base, x_fit, 1.0, c), kParameters) << what << " (x)";
       EXPECT_NEAR(x_fit.log_likelihood, base.log_likelihood, ll_tolerance * std::abs(base.log_likelihood))
@@ -144,14 +154,9 @@ TEST(ScaleEquivarianceTest, TheVarianceFloorIsRelativeToVarY) {
   EmOptions options;
   options.variance_floor = 0.5;  // above the experts' share of Var(y): the floor binds
   for (const double c : {1.0, 1e-6, 1e6}) {
-    Dataset data = p.data;
-    data.y *= c;
-    MoeParams start = p.start;
-    start.experts.slope *= c;
-    start.experts.intercept *= c;
-    start.experts.variance *= c * c;
-    const FitResult fit = FitEm(data, start, options);
-    const double floor = AbsoluteVarianceFloor(options.variance_floor, data.y);
+    const Problem scaled = ScaleY(p, c);
+    const FitResult fit = FitEm(scaled.data, scaled.start, options);
+    const double floor = AbsoluteVarianceFloor(options.variance_floor, scaled.data.y);
     EXPECT_GT(fit.variance_floor_hits, 0) << c;
     EXPECT_NE(fit.message.find("variance-floor hits"), std::string::npos) << fit.message;
     for (Index i = 0; i < 2; ++i) EXPECT_GE(fit.params.experts.variance[i], floor * (1 - 1e-12)) << c;

@@ -133,17 +133,8 @@ FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const Em
 }  // namespace
 
 FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& options) {
-  options.Validate();
-  detail::CheckFitInput("FitEm", data, init);
-  const detail::StandardisedProblem problem("FitEm", data, init);
-  if (!problem.start_usable())
-    return problem.StartFailure("em", init, -std::numeric_limits<double>::infinity());
-  EmOptions standardised = options;
-  standardised.callback = problem.WrapCallback(options.callback);
-  FitResult result = FitEmStandardised(problem.data(), problem.init(), standardised);
-  problem.Restore(&result, options.variance_floor);
-  result.objective = result.log_likelihood;
-  return result;
+  return detail::FitInStandardisedUnits("FitEm", "em", data, init, options,
+                                         detail::ObjectiveKind::kLogLikelihood, FitEmStandardised);
 }
 
 }  // namespace moelab

@@ -291,17 +291,8 @@ FitResult FitLseStandardised(const Dataset& data, const MoeParams& init,
 
 FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
                       const LseCeresOptions& options) {
-  options.Validate();
-  detail::CheckFitInput("FitLseCeres", data, init);
-  const detail::StandardisedProblem problem("FitLseCeres", data, init);
-  if (!problem.start_usable())
-    return problem.StartFailure("lse-ceres", init, std::numeric_limits<double>::infinity());
-  LseCeresOptions standardised = options;
-  standardised.callback = problem.WrapCallback(options.callback);
-  FitResult result = FitLseStandardised(problem.data(), problem.init(), standardised);
-  problem.Restore(&result, options.variance_floor);
-  result.objective *= problem.y_scale() * problem.y_scale();  // RSS
-  return result;
+  return detail::FitInStandardisedUnits("FitLseCeres", "lse-ceres", data, init, options,
+                                         detail::ObjectiveKind::kSumOfSquares, FitLseStandardised);
 }
 
 }  // namespace moelab

@@ -247,17 +247,8 @@ FitResult FitMleStandardised(const Dataset& data, const MoeParams& init,
 
 FitResult FitMleNlopt(const Dataset& data, const MoeParams& init,
                       const MleNloptOptions& options) {
-  options.Validate();
-  detail::CheckFitInput("FitMleNlopt", data, init);
-  const detail::StandardisedProblem problem("FitMleNlopt", data, init);
-  if (!problem.start_usable())
-    return problem.StartFailure("mle-nlopt", init, std::numeric_limits<double>::infinity());
-  MleNloptOptions standardised = options;
-  standardised.callback = problem.WrapCallback(options.callback);
-  FitResult result = FitMleStandardised(problem.data(), problem.init(), standardised);
-  problem.Restore(&result, options.variance_floor);
-  result.objective = -result.log_likelihood;
-  return result;
+  return detail::FitInStandardisedUnits("FitMleNlopt", "mle-nlopt", data, init, options,
+                                         detail::ObjectiveKind::kNegativeLogLikelihood, FitMleStandardised);
 }
 
 }  // namespace moelab

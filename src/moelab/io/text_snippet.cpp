@@ -69,4 +69,23 @@ std::string DidYouMean(std::string_view name, const std::vector<std::string>& ca
   return " (did you mean '" + *best + "'?)";
 }
 
+LineDifference FirstDifferingLine(std::string_view a, std::string_view b) {
+  const auto next_line = [](std::string_view& text, std::string* line) {
+    if (text.empty()) return false;
+    const std::size_t end = std::min(text.find('\n'), text.size());
+    *line = std::string(text.substr(0, end));
+    text.remove_prefix(std::min(end + 1, text.size()));
+    return true;
+  };
+  LineDifference d;
+  while (true) {
+    ++d.line;
+    const bool ga = next_line(a, &d.a);
+    const bool gb = next_line(b, &d.b);
+    if (!ga) d.a = "<end>";
+    if (!gb) d.b = "<end>";
+    if (d.a != d.b || (!ga && !gb)) return d;
+  }
+}
+
 }  // namespace moelab

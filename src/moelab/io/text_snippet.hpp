@@ -23,4 +23,13 @@ std::string Snippet(std::string_view text, std::size_t max_bytes = 60);
 // enough to be a typo (distance <= max(1, |name| / 3)); "" otherwise.
 std::string DidYouMean(std::string_view name, const std::vector<std::string>& candidates);
 
+// The first line (1-based) where `a` and `b` differ, with both lines
+// ("<end>" past the last line): how a refusal quotes what differs between a
+// folder's identity file and the run's.
+struct LineDifference {
+  int line = 0;
+  std::string a, b;
+};
+LineDifference FirstDifferingLine(std::string_view a, std::string_view b);
+
 }  // namespace moelab

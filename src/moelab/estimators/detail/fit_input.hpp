@@ -6,6 +6,7 @@
 // fitted throws rather than handing the optimiser an under-determined problem.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -83,5 +84,35 @@ class StandardisedProblem {
   Vector x_scale_;
   std::string start_problem_;
 };
+
+// What FitResult::objective means for an estimator: how it maps back.
+enum class ObjectiveKind { kLogLikelihood, kNegativeLogLikelihood, kSumOfSquares };
+
+// The public entry point of every estimator: checks the input, fits the
+// standardised problem with `fit_standardised` (options' callback wrapped to
+// see the data's units) and maps the result back. `Options` has
+// `variance_floor` and `callback`.
+template <typename Options, typename Fit>
+FitResult FitInStandardisedUnits(std::string_view function, const std::string& estimator,
+                                 const Dataset& data, const MoeParams& init, const Options& options,
+                                 ObjectiveKind objective, Fit fit_standardised) {
+  options.Validate();
+  CheckFitInput(function, data, init);
+  const StandardisedProblem problem(function, data, init);
+  if (!problem.start_usable()) {
+    const double inf = std::numeric_limits<double>::infinity();
+    return problem.StartFailure(estimator, init, objective == ObjectiveKind::kLogLikelihood ? -inf : inf);
+  }
+  Options standardised = options;
+  standardised.callback = problem.WrapCallback(options.callback);
+  FitResult result = fit_standardised(problem.data(), problem.init(), standardised);
+  problem.Restore(&result, options.variance_floor);
+  switch (objective) {
+    case ObjectiveKind::kLogLikelihood: result.objective = result.log_likelihood; break;
+    case ObjectiveKind::kNegativeLogLikelihood: result.objective = -result.log_likelihood; break;
+    case ObjectiveKind::kSumOfSquares: result.objective *= problem.y_scale() * problem.y_scale(); break;
+  }
+  return result;
+}
 
 }  // namespace moelab::detail

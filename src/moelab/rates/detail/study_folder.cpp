@@ -16,6 +16,7 @@
 
 #include "moelab/core/check.hpp"
 #include "moelab/io/csv.hpp"
+#include "moelab/io/text_snippet.hpp"
 
 namespace moelab::detail {
 namespace {
@@ -176,21 +177,11 @@ void CheckSameStudy(const std::string& folder, const std::string& existing,
     ThrowInvalid("RunCells", "output folder '" + folder + "' holds " + Describe(folder_shard) +
                                  " of this study, not " + Describe(shard) +
                                  ". Give each shard its own folder (docs/scale_out.md).");
-  std::istringstream sa(a), sb(expected);
-  std::string la, lb;
-  int line = 0;
-  while (true) {
-    ++line;
-    const bool ga = static_cast<bool>(std::getline(sa, la));
-    const bool gb = static_cast<bool>(std::getline(sb, lb));
-    if (!ga) la = "<end>";
-    if (!gb) lb = "<end>";
-    if (la != lb || (!ga && !gb)) break;
-  }
+  const LineDifference d = FirstDifferingLine(a, expected);
   ThrowInvalid("RunCells", "output folder '" + folder +
                                "' holds a different study: its study.json differs from this "
-                               "study's configuration at line " + std::to_string(line) +
-                               " (folder: '" + la + "', this study: '" + lb +
+                               "study's configuration at line " + std::to_string(d.line) +
+                               " (folder: '" + d.a + "', this study: '" + d.b +
                                "'). Use another output folder, or delete this one to start over.");
 }
 
