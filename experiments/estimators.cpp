@@ -27,12 +27,9 @@ int main(int argc, char** argv) {
     if (!cli.Parse(argc, argv)) return 0;
     moelab::cli::ApplyQuick(cli, {200, 5000, 5, 6, 1}, &flags);
     std::vector<moelab::RateStudyConfig> studies;
-    std::string rest = estimator_list;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
+    for (const auto& estimator : moelab::cli::SplitList(estimator_list, "option --estimator-list")) {
       moelab::cli::StudyFlags f = flags;
-      f.estimator = rest.substr(0, comma);
-      rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+      f.estimator = estimator;
       studies.push_back(moelab::cli::BuildStudy(f, flags.preset + "-" + f.estimator));
     }
     const std::string out = flags.out;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "moelab/core/resources.hpp"
 #include "moelab/io/gnuplot_plot.hpp"
 #include "moelab/routing/load_balance_run.hpp"
 
@@ -43,7 +44,7 @@ Policy ParsePolicy(const std::string& spec, double alf_rate, double inv_c0, doub
   const auto at = spec.find('@');
   const std::string name = spec.substr(0, at);
   const bool has_value = at != std::string::npos;
-  const double value = has_value ? std::stod(spec.substr(at + 1)) : 0.0;
+  const double value = has_value ? cli::ParseReal(spec.substr(at + 1), "policy " + spec) : 0.0;
   Policy p{spec, {}};
   BalancerOptions& b = p.options;
   auto dual = [&](DualUpdate u, StepSchedule s, double rate) {
@@ -83,15 +84,6 @@ Policy ParsePolicy(const std::string& spec, double alf_rate, double inv_c0, doub
   }
   b.Validate();
   return p;
-}
-
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 std::string Cell(double v) {
@@ -272,6 +264,13 @@ int main(int argc, char** argv) {
     o.regret.every = regret_every;
     o.Validate();
 
+    {  // Sizes from --steps, refused before the folder is made (~200 bytes per
+       // steps.csv row, ~16 doubles of per-step results per policy in memory).
+      const double rows = static_cast<double>(steps) *
+                          static_cast<double>(cli::SplitList(policies, "option --policies").size());
+      CheckDiskBudget(200.0 * rows, out_dir, "steps.csv", "--steps or --policies");
+      CheckMemoryBudget(16.0 * 8.0 * rows, "", "the per-step results", "--steps or --policies");
+    }
     const fs::path dir(out_dir);
     fs::create_directories(dir);
     std::ofstream(dir / "config.json") << cl.ResolvedJson() << "\n";
@@ -285,7 +284,7 @@ int main(int argc, char** argv) {
     if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
     if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
     std::vector<Policy> arms;
-    for (const auto& spec : SplitList(policies))
+    for (const auto& spec : cli::SplitList(policies, "option --policies"))
       arms.push_back(ParsePolicy(spec, alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr));
     if (arms.empty()) throw std::invalid_argument("--policies is empty");
     std::printf("load-balance: E = %lld, K = %lld, B = %lld, T = %lld steps, router %s, score %s\n", experts,

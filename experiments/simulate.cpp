@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "common/cli.hpp"
+#include "moelab/core/resources.hpp"
 #include "moelab/core/log_sum_exp.hpp"
 #include "moelab/core/rng.hpp"
 #include "moelab/io/dataset_csv.hpp"
@@ -62,13 +63,25 @@ int main(int argc, char** argv) {
     moelab::cli::CommandLine cli(
         "simulate", "Simulate a Gaussian MoE data set from a named preset and summarise it.");
     cli.AddString("preset", &preset_name, "preset name, or 'all'");
-    cli.AddInt("n", &n, "sample size");
+    cli.AddInt("n", &n, "sample size (memory and output size checked up front)", {1});
     cli.AddUint64("seed", &seed, "random seed (same seed, same data)");
     cli.AddString("out", &out_dir,
                   "if set, write <preset>.csv and <preset>_truth.json into this folder");
+    std::string max_memory;
+    cli.AddString("max-memory", &max_memory, "memory the run may use, e.g. 8G ('' = the memory available now)");
     if (!cli.Parse(argc, argv)) return 0;
     std::vector<std::string> names =
         preset_name == "all" ? moelab::PresetNames() : std::vector<std::string>{preset_name};
+    for (const auto& name : names) {  // sizes of every preset, before any work
+      const moelab::Preset preset = moelab::GetPreset(name);
+      const moelab::Index d = preset.truth.dim(), k = preset.truth.num_experts();
+      // X, y, labels, and the n x k gate weights and expert means of the summary.
+      moelab::CheckMemoryBudget(8.0 * static_cast<double>(n) * static_cast<double>(d + 2 + 3 * k) + 64e6,
+                                max_memory, "simulate --preset " + name, "--n");
+      if (!out_dir.empty())  // %.17g numbers: up to 25 bytes per field
+        moelab::CheckDiskBudget(25.0 * static_cast<double>(n) * static_cast<double>(d + 2), out_dir,
+                                name + ".csv", "--n");
+    }
     for (const auto& name : names) {
       const moelab::Preset preset = moelab::GetPreset(name);
       moelab::Rng rng(seed);

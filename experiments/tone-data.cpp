@@ -75,12 +75,7 @@ int main(int argc, char** argv) {
     const NamedColumnsData read = ReadNamedColumnsCsv(data_path, {});
     const Dataset& data = read.data;
     std::vector<GateKind> gates;
-    {
-      std::stringstream ss(gates_text);
-      std::string name;
-      while (std::getline(ss, name, ',')) gates.push_back(ParseGateKind(name));
-    }
-    if (gates.empty()) throw std::invalid_argument("--gates: no gate given");
+    for (const auto& name : cli::SplitList(gates_text, "option --gates")) gates.push_back(ParseGateKind(name));
     std::printf("data %s: n = %lld, d = %lld", data_path.c_str(),
                 static_cast<long long>(data.size()), static_cast<long long>(data.dim()));
     if (!read.dropped_lines.empty()) {

@@ -8,6 +8,7 @@ packages=(
   libnlopt-cxx-dev libceres-dev libgnuplot-iostream-dev gnuplot-nox
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin  # optional MPI rate-study runner (docs/scale_out.md)
+  clang  # ASan/UBSan tests and libFuzzer harnesses (scripts/sanitize.sh)
   # notebooks (executed headless by the test suite)
   jupyter-nbconvert python3-nbconvert python3-nbclient python3-ipykernel python3-pandas python3-matplotlib
 )

@@ -6,8 +6,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "moelab/model/gates/gate.hpp"
+#include "moelab/core/resources.hpp"
+#include "moelab/io/text_snippet.hpp"
+#include "moelab/rates/folder_lock.hpp"
 #include "moelab/rates/sample_grid.hpp"
 #ifdef MOELAB_WITH_MPI
 #include "moelab/rates/mpi/mpi_cell_runner.hpp"
@@ -22,6 +26,62 @@ void WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path);
   if (!out) throw std::runtime_error("cannot write '" + path + "'");
   out << text;
+  out.flush();
+  if (!out) throw std::runtime_error("writing '" + path + "' failed (disk full?)");
+}
+
+// The studies an output folder belongs to: one binary's set of studies per
+// --out. Line by line, so a refusal can quote the line that differs.
+std::string FolderOwner(const std::string& program, const std::vector<RateStudyConfig>& studies) {
+  std::string text = "program: " + program + "\n";
+  for (const auto& s : studies) text += "study: " + s.name + "\n";
+  return text;
+}
+
+// Throws when `out` belongs to another binary or set of studies: its
+// owner.txt differs, or (folders from before owner.txt) it has a study
+// sub-folder that is not one of these studies.
+void CheckFolderOwner(const std::string& out, const std::string& owner,
+                      const std::vector<RateStudyConfig>& studies) {
+  const fs::path path = fs::path(out) / "owner.txt";
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    std::ifstream in(path);
+    std::string existing((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (existing == owner) return;
+    const LineDifference d = FirstDifferingLine(existing, owner);
+    throw std::invalid_argument("output folder '" + out + "' belongs to another run: its owner.txt line " +
+                                std::to_string(d.line) + " is " + Snippet(d.a) + ", this run's is " +
+                                Snippet(d.b) + ". Use another --out (one binary's studies per folder), "
+                                "or delete the folder to start over.");
+  }
+  if (!fs::is_directory(out, ec)) return;
+  for (const auto& entry : fs::directory_iterator(out, ec)) {
+    if (!fs::exists(entry.path() / "study.json")) continue;
+    const std::string name = entry.path().filename().string();
+    bool ours = false;
+    for (const auto& s : studies) ours = ours || s.name == name;
+    if (!ours)
+      throw std::invalid_argument("output folder '" + out + "' holds the study '" + name +
+                                  "', which is not one of this run's; use another --out (one "
+                                  "binary's studies per folder), or delete the folder to start over.");
+  }
+}
+
+// Refuses, before any folder is made, a run whose largest fits cannot fit in
+// memory: at most min(threads, reps) cells of the largest n run at once.
+void CheckStudyMemory(const StudyFlags& f, const std::vector<RateStudyConfig>& studies) {
+  const int hardware = std::max(1u, std::thread::hardware_concurrency());
+  const long long threads = f.threads > 0 ? f.threads : hardware;
+  for (const auto& s : studies) {
+    const Index n_max = *std::max_element(s.sample_sizes.begin(), s.sample_sizes.end());
+    const Index k = std::max<Index>(s.fitted.num_experts, s.truth.num_experts());
+    const double concurrent = static_cast<double>(std::min<long long>(threads, s.replications));
+    CheckMemoryBudget(concurrent * MoeFitBytes(n_max, s.truth.dim(), k), f.max_memory,
+                      "study " + s.name + " (n up to " + std::to_string(n_max) + ", " +
+                          std::to_string(static_cast<long long>(concurrent)) + " fits at once)",
+                      "--n-max (or --n-list) or --threads");
+  }
 }
 
 }  // namespace
@@ -30,32 +90,33 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
   std::string presets;
   for (const auto& n : PresetNames()) presets += (presets.empty() ? "" : ", ") + n;
   cli->AddString("preset", &f->preset, "true model and design (" + presets + ")");
-  cli->AddInt("k", &f->k, "fitted number of experts (0 = the preset's)");
+  cli->AddInt("k", &f->k, "fitted number of experts (0 = the preset's)", {0, 10000});
   std::string gates;
   for (GateKind kind : AllGateKinds()) gates += (gates.empty() ? "" : ", ") + std::string(ToString(kind));
   cli->AddString("gate", &f->gate, "fitted gate: " + gates + " ('' = the truth's)");
-  cli->AddInt("top-k", &f->top_k, "fitted K-bar of a top-K gate (0 = the preset's)");
+  cli->AddInt("top-k", &f->top_k, "fitted K-bar of a top-K gate (0 = the preset's)", {0, 10000});
   cli->AddString("design", &f->design, "covariate design: uniform, normal, grid ('' = the preset's)");
   cli->AddString("estimator", &f->estimator, "em, mle-nlopt or lse-ceres");
   cli->AddString("init", &f->init, "initialisation: near-truth, random, data");
-  cli->AddInt("starts", &f->starts, "starting points per fit (best log-likelihood kept)");
+  cli->AddInt("starts", &f->starts, "starting points per fit (best log-likelihood kept)", {1, 1000000});
   cli->AddInt("max-iterations", &f->max_iterations,
-              "EM iterations / NLopt evaluations / Ceres iterations per fit");
-  cli->AddDouble("tolerance", &f->tolerance, "EM relative log-likelihood tolerance");
+              "EM iterations / NLopt evaluations (x5) / Ceres iterations per fit",
+              {1, kIntMax / 5});
+  cli->AddDouble("tolerance", &f->tolerance, "EM relative log-likelihood tolerance", {0.0});
   cli->AddBool("fit-temperature", &f->fit_temperature, "temperature/activation gates: also fit tau");
   cli->AddString("gauge", &f->gauge, "Voronoi loss gauge: reference (the [Demyst] code's) or infimum");
   cli->AddString("temperature-loss", &f->temperature_loss,
                  "temperature-gate atoms in the loss: ratio (beta/tau) or raw (beta1, tau)");
-  cli->AddInt("n-min", &f->n_min, "smallest sample size of the log-spaced grid");
-  cli->AddInt("n-max", &f->n_max, "largest sample size of the log-spaced grid");
-  cli->AddInt("n-count", &f->n_count, "number of log-spaced grid points");
+  cli->AddInt("n-min", &f->n_min, "smallest sample size of the log-spaced grid", {1});
+  cli->AddInt("n-max", &f->n_max, "largest sample size of the log-spaced grid (memory checked up front)", {1});
+  cli->AddInt("n-count", &f->n_count, "number of log-spaced grid points", {1, 10000});
   cli->AddString("n-list", &f->n_list, "explicit comma-separated sample sizes (overrides n-min/max/count)");
-  cli->AddInt("reps", &f->reps, "replications per sample size");
+  cli->AddInt("reps", &f->reps, "replications per sample size", {1, kIntMax});
   cli->AddUint64("seed", &f->seed, "base seed; cell seed = DeriveSeed(seed, n, replication)");
-  cli->AddInt("trim", &f->trim, "slope fit: drop this many smallest sample sizes");
-  cli->AddInt("bootstrap", &f->bootstrap, "bootstrap resamples for the slope interval");
-  cli->AddDouble("confidence", &f->confidence, "coverage of the slope interval");
-  cli->AddInt("threads", &f->threads, "worker threads, one fit each (0 = all cores); results do not depend on it");
+  cli->AddInt("trim", &f->trim, "slope fit: drop this many smallest sample sizes (at least 2 must remain)", {0, 10000});
+  cli->AddInt("bootstrap", &f->bootstrap, "bootstrap resamples for the slope interval", {0, 10000000});
+  cli->AddDouble("confidence", &f->confidence, "coverage of the slope interval", {0.0, 1.0, true, true});
+  cli->AddInt("threads", &f->threads, "worker threads, one fit each (0 = all cores); results do not depend on it", {0, 4096});
   cli->AddString("out", &f->out, "output folder (required); a killed run restarted here resumes");
   cli->AddBool("quick", &f->quick, "minutes-long version: smaller grid and fewer replications");
   cli->AddBool("progress", &f->progress, "progress line on a terminal");
@@ -66,6 +127,9 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
                  "comma-separated shard output folders to merge into --out (same study flags)");
   cli->AddBool("coordinator-computes", &f->coordinator_computes,
                "MPI runs: rank 0 also computes cells beside handing them out");
+  cli->AddString("max-memory", &f->max_memory,
+                 "memory the run may use, e.g. 512M, 8G ('' = the memory available now); "
+                 "the estimate from n-max, k, d and --threads is checked before anything runs");
 }
 
 int MpiLaunchSize() {
@@ -115,7 +179,7 @@ RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
   c.init = ParseInitStrategy(f.init);
   c.num_starts = static_cast<int>(f.starts);
   if (!f.n_list.empty()) {
-    for (long long n : ParseIntList(f.n_list, "n-list")) c.sample_sizes.push_back(n);
+    for (long long n : ParseIntList(f.n_list, "option --n-list", {1})) c.sample_sizes.push_back(n);
   } else {
     if (f.n_min < 1 || f.n_max < f.n_min || f.n_count < 1)
       throw std::invalid_argument("the n-grid is empty: need 1 <= n-min <= n-max and n-count >= 1 (got n-min " +
@@ -135,19 +199,6 @@ RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
 }
 
 namespace {
-
-std::vector<std::string> SplitFolders(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', start), text.size());
-    const std::string item = text.substr(start, comma - start);
-    if (item.empty()) throw std::invalid_argument("option --merge: empty folder name in '" + text + "'");
-    out.push_back(item);
-    start = comma + 1;
-  }
-  return out;
-}
 
 // Slopes, summary and plots of finished studies (a run or a merge).
 int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
@@ -200,7 +251,18 @@ int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<Ra
   slope_options.bootstrap_samples = static_cast<int>(f.bootstrap);
   slope_options.confidence = f.confidence;
   slope_options.Validate();
-  for (const auto& s : studies) s.Validate();
+  for (const auto& s : studies) {
+    s.Validate();
+    // A slope needs two sample sizes; refuse a trim that leaves fewer now,
+    // not after every cell has run.
+    if (static_cast<long long>(s.sample_sizes.size()) - f.trim < 2)
+      throw std::invalid_argument("option --trim " + std::to_string(f.trim) + " leaves " +
+                                  std::to_string(std::max<long long>(0, static_cast<long long>(s.sample_sizes.size()) - f.trim)) +
+                                  " of the " + std::to_string(s.sample_sizes.size()) +
+                                  " sample sizes; a slope needs at least 2 (use --trim <= " +
+                                  std::to_string(std::max<long long>(0, static_cast<long long>(s.sample_sizes.size()) - 2)) + ")");
+  }
+  const std::string owner = FolderOwner(cli.program(), studies);
   const int launch_size = MpiLaunchSize();
   std::vector<RateStudyResult> results;
 
@@ -208,8 +270,11 @@ int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<Ra
     // Merge: a serial step that only reads the shard folders.
     if (launch_size > 1 || launch_size < 0)
       throw std::invalid_argument("option --merge: run the merge as one process, not under mpirun");
-    const std::vector<std::string> shard_outs = SplitFolders(f.merge);
+    const std::vector<std::string> shard_outs = SplitList(f.merge, "option --merge");
+    CheckFolderOwner(f.out, owner, studies);
     for (const auto& s : studies) CheckStudyFolder((fs::path(f.out) / s.name).string(), s.IdentityJson());
+    const FolderLock lock(f.out);
+    WriteText((fs::path(f.out) / "owner.txt").string(), owner);
     for (const auto& s : studies) {
       std::vector<std::string> dirs;
       for (const auto& d : shard_outs) dirs.push_back((fs::path(d) / s.name).string());
@@ -251,11 +316,17 @@ int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<Ra
         "-DMOELAB_WITH_MPI=ON, or run shards with --shard i/N (docs/scale_out.md)");
   const auto on_coordinator = [](const std::function<void()>& work) { work(); };
 #endif
-  // Fail before any work: no folder holding another study (or shard).
+  // Fail before any work (and before making the folder): a run that cannot
+  // fit in memory, a folder holding another binary's or study's (or
+  // shard's) results, a folder another run is filling.
+  std::unique_ptr<FolderLock> lock;
   on_coordinator([&] {
+    CheckStudyMemory(f, studies);
+    CheckFolderOwner(f.out, owner, studies);
     for (const auto& s : studies)
       CheckStudyFolder((fs::path(f.out) / s.name).string(), s.IdentityJson(), shard);
-    fs::create_directories(f.out);
+    lock = std::make_unique<FolderLock>(f.out);
+    WriteText((fs::path(f.out) / "owner.txt").string(), owner);
     WriteText((fs::path(f.out) / "config.json").string(), cli.ResolvedJson());
   });
 

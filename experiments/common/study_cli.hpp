@@ -10,10 +10,14 @@
 // replications, except for the grid/replication/starts flags given
 // explicitly (on the command line or in --config).
 //
-// Output folder (--out): config.json (resolved flags), one sub-folder per
+// Output folder (--out): owner.txt (the binary and its studies: a folder
+// holds one binary's set of studies, anything else is refused with the line
+// that differs), .lock (flock: a second concurrent run is refused),
+// config.json (resolved flags), one sub-folder per
 // study (study.json, cells.log, cells.csv, timings.csv), slopes.csv,
-// summary.txt and plots/. Every study is built and validated, and every
-// existing study folder checked, before any cell runs.
+// summary.txt and plots/. Every study is built and validated, the memory of
+// its largest fits estimated (--max-memory), and every existing study folder
+// checked, before any folder is made or any cell runs.
 //
 // Scale-out (docs/scale_out.md):
 //   --shard i/N   run only shard i of every study (shard_spec.hpp) into --out;
@@ -75,6 +79,7 @@ struct StudyFlags {
   std::string shard;                // "i/N": run only this shard; "" = everything
   std::string merge;                // comma-separated shard folders to merge into --out
   bool coordinator_computes = true; // MPI runs: rank 0 also computes cells
+  std::string max_memory;           // "" = the memory available now (resources.hpp)
 };
 
 // Size of the MPI job this process was started in, from the launcher's

@@ -29,6 +29,7 @@
 #include "moelab/estimators/prediction.hpp"
 #include "moelab/estimators/select_num_experts.hpp"
 #include "moelab/estimators/standard_errors.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/metrics/density_distance.hpp"
 #include "moelab/metrics/parameter_errors.hpp"
 #include "moelab/metrics/topk_cardinality.hpp"

@@ -142,8 +142,8 @@ TEST(FitMleNloptTest, AgreesWithEmOnTheOverSpecifiedSoftmaxPreset) {
   // (measured; see the report). So the agreement is checked from both
   // sides instead: (1) the MLE optimum is a fixed point of EM - EM started
   // there cannot raise it by more than 1e-6 relative; (2) the EM estimate
-  // under the published protocol lies in the MLE's basin - L-BFGS started
-  // there reaches the same log-likelihood as L-BFGS from the common start.
+  // under the published protocol is next to the MLE's optimum - L-BFGS
+  // started there ends within 1e-4 of L-BFGS from the common start.
   const PresetProblem problem = NearTruthProblem("softmax-over", 20000);
   const FitResult mle = FitMleNlopt(problem.data, problem.init, MleNloptOptions{});
   ASSERT_TRUE(mle.IsUsable()) << mle.message;
@@ -162,7 +162,13 @@ TEST(FitMleNloptTest, AgreesWithEmOnTheOverSpecifiedSoftmaxPreset) {
   const FitResult mle_from_em = FitMleNlopt(problem.data, em.params, MleNloptOptions{});
   ASSERT_TRUE(mle_from_em.IsUsable()) << mle_from_em.message;
   EXPECT_GE(mle_from_em.log_likelihood, em.log_likelihood);
-  EXPECT_LE(RelativeGap(mle_from_em.log_likelihood, mle.log_likelihood), 1e-6);
+  // The ridge holds several stationary points close together: since the
+  // estimators fit standardised data (issue 14), L-BFGS from the EM estimate
+  // stops at -8658.52 (gradient max-norm 6e-4), from the common start at
+  // -8657.86 (3e-3); EM polished to 1e-9 leads to the same -8658.52. So the
+  // EM estimate is within 1e-4 relative of the MLE's optimum (measured
+  // 7.7e-5), not necessarily in the basin L-BFGS reaches from the start.
+  EXPECT_LE(RelativeGap(mle_from_em.log_likelihood, mle.log_likelihood), 1e-4);
 }
 
 TEST(FitMleNloptTest, ImprovesOnTheStartAndReturnsGaugeNormalisedParameters) {
@@ -310,18 +316,19 @@ TEST(FitMleNloptTest, VarianceFloorIsALowerBoundAndHitsAreCounted) {
   Dataset data = LinearData(50, 3);
   data.y = (1.0 + 2.0 * data.X.col(0).array() - data.X.col(1).array()).matrix();
   MleNloptOptions options;
-  options.variance_floor = 1e-4;
+  options.variance_floor = 1e-4;  // relative to Var(y) (variance_floor.hpp)
+  const double floor = AbsoluteVarianceFloor(options.variance_floor, data.y);
   const FitResult fit = FitMleNlopt(data, OneExpert(2), options);
   EXPECT_TRUE(fit.IsUsable()) << fit.message;
-  EXPECT_NEAR(fit.params.experts.variance[0], 1e-4, 1e-10);
+  EXPECT_NEAR(fit.params.experts.variance[0], floor, 1e-6 * floor);
   EXPECT_EQ(fit.variance_floor_hits, 1);
 
   // A start below the floor is raised to it (and counted) rather than
   // rejected by NLopt.
   MoeParams low = OneExpert(2);
-  low.experts.variance[0] = 1e-6;
+  low.experts.variance[0] = 1e-6 * floor;
   const FitResult from_low = FitMleNlopt(data, low, options);
-  EXPECT_GE(from_low.params.experts.variance[0], 1e-4 * (1.0 - 1e-12));
+  EXPECT_GE(from_low.params.experts.variance[0], floor * (1.0 - 1e-12));
   EXPECT_GE(from_low.variance_floor_hits, 1);
 }
 

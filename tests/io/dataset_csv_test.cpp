@@ -141,3 +141,43 @@ TEST_F(DatasetCsvTest, WriterRejectsInvalidData) {
 
 }  // namespace
 }  // namespace moelab
+
+namespace moelab {
+namespace {
+
+// Issue 14 reproductions: a BOM gave "missing column 'x1'", a directory "the
+// file is empty", 1e400 "not a number", a NUL byte cut the message, a 2 MB
+// cell was echoed whole.
+TEST_F(DatasetCsvTest, ByteOrderMarkIsDropped) {
+  const Dataset data = ReadDatasetCsv(File("bom.csv", "\xEF\xBB\xBFx1,y\n1,2\n3,4\n"));
+  EXPECT_EQ(data.size(), 2);
+  EXPECT_EQ(data.X(1, 0), 3.0);
+}
+
+TEST_F(DatasetCsvTest, ADirectoryIsReportedAsSuch) {
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { ReadDatasetCsv(dir_); }, {dir_, "is a directory"}));
+}
+
+TEST_F(DatasetCsvTest, OutOfRangeIsNotCalledNotANumber) {
+  const std::string path = File("huge.csv", "x1,y\n1,1e400\n");
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { ReadDatasetCsv(path); }, {path + ":2", "out of range"}));
+}
+
+TEST_F(DatasetCsvTest, NulBytesAreReportedWithTheirColumn) {
+  const std::string path = File("nul.csv", std::string("x1,y\n1,2\n1,2\0junk\n", 19));
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { ReadDatasetCsv(path); }, {path + ":3, column 4", "NUL byte"}));
+}
+
+TEST_F(DatasetCsvTest, LongCellsAreTruncatedInTheMessage) {
+  const std::string path = File("long.csv", "x1,y\n1," + std::string(2 * 1024 * 1024, 'a') + "\n");
+  try {
+    ReadDatasetCsv(path);
+    FAIL() << "a 2 MB non-number was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_LT(std::string(e.what()).size(), 300u);
+    EXPECT_NE(std::string(e.what()).find("not a number"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace moelab

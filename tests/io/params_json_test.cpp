@@ -82,7 +82,7 @@ TEST(ParamsJsonTest, TheTestDocumentIsValid) { EXPECT_NO_THROW(ParamsFromJson(Do
 
 TEST(ParamsJsonTest, SyntaxErrorsNameTheSource) {
   EXPECT_TRUE(ThrowsInvalidArgument([] { ParamsFromJson("{\"gate\": ", "broken.json"); },
-                                    {"broken.json", "invalid parameter JSON"}));
+                                    {"broken.json", "invalid JSON"}));
 }
 
 TEST(ParamsJsonTest, MissingFieldsAreNamed) {
@@ -156,6 +156,44 @@ TEST(ParamsJsonTest, InvalidValuesAreNamed) {
 TEST(ParamsJsonTest, MissingFileIsNamed) {
   EXPECT_TRUE(ThrowsInvalidArgument([] { ReadParamsJson("/nonexistent/moelab/p.json"); },
                                     {"/nonexistent/moelab/p.json"}));
+}
+
+}  // namespace
+}  // namespace moelab
+
+namespace moelab {
+namespace {
+
+// Issue 14: the typo "temprature" silently left tau = 1.
+TEST(ParamsJsonStrictTest, UnknownKeysAreRefusedWithASuggestion) {
+  EXPECT_TRUE(testing::ThrowsInvalidArgument(
+      [] { ParamsFromJson(Doc(", \"temprature\": 2"), "typo.json"); },
+      {"typo.json", "unknown field 'gate.temprature'", "did you mean 'temperature'"}));
+  EXPECT_TRUE(testing::ThrowsInvalidArgument(
+      [] { ParamsFromJson(R"({"gate": {}, "expert": {}})", "root.json"); },
+      {"root.json", "unknown field 'expert'", "did you mean 'experts'"}));
+}
+
+// Issue 14: a variance of 1e-320 (subnormal) was accepted.
+TEST(ParamsJsonStrictTest, SubnormalVariancesAreRefused) {
+  EXPECT_TRUE(testing::ThrowsInvalidArgument([] { ParamsFromJson(Doc("", "[1, 1e-320]"), "tiny.json"); },
+                                             {"tiny.json", "experts.variance[1]", "smallest normal"}));
+  EXPECT_NO_THROW(ParamsFromJson(Doc("", "[1, 1e-300]"), "small.json"));
+}
+
+TEST(ParamsJsonStrictTest, DeepNestingAndDuplicateKeysAreRefused) {
+  const std::string deep = "{\"gate\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_TRUE(testing::ThrowsInvalidArgument([&] { ParamsFromJson(deep, "deep.json"); },
+                                             {"deep.json", "nested deeper"}));
+  std::string twice = Doc();
+  twice.replace(twice.find("\"variance\""), 10, "\"variance\": [3, 4], \"variance\"");
+  EXPECT_TRUE(testing::ThrowsInvalidArgument([&] { ParamsFromJson(twice, "dup.json"); },
+                                             {"dup.json", "duplicate key 'variance'"}));
+}
+
+TEST(ParamsJsonStrictTest, ADirectoryIsReportedAsSuch) {
+  const std::string dir = testing::MakeTempDir("moelab_params_dir");
+  EXPECT_TRUE(testing::ThrowsInvalidArgument([&] { ReadParamsJson(dir); }, {dir, "is a directory"}));
 }
 
 }  // namespace

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/detail/em_engine.hpp"
 #include "moelab/estimators/detail/fit_input.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 
 namespace moelab {
 
@@ -15,7 +17,7 @@ void EmOptions::Validate() const {
   if (max_iterations < 1) ThrowInvalid(kFn, "max_iterations must be >= 1");
   CheckNonNegative(kFn, "relative_tolerance", relative_tolerance);
   CheckNonNegative(kFn, "parameter_tolerance", parameter_tolerance);
-  CheckPositive(kFn, "variance_floor", variance_floor);
+  CheckVarianceFloor(kFn, variance_floor);
   CheckNonNegative(kFn, "min_expert_mass", min_expert_mass);
   if (!(min_expert_mass < 1.0)) ThrowInvalid(kFn, "min_expert_mass must be < 1");
   if (gate_max_iterations < 1) ThrowInvalid(kFn, "gate_max_iterations must be >= 1");
@@ -31,9 +33,8 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-}  // namespace
-
-FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& options) {
+// FitEm on the standardised problem (detail/fit_input.hpp).
+FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const EmOptions& options) {
   constexpr const char* kFn = "FitEm";
   const auto start_time = Clock::now();
   options.Validate();
@@ -127,6 +128,13 @@ FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& opt
   os << "reached max_iterations = " << options.max_iterations << " (last relative change "
      << summary.relative_change << ")";
   return finish(TerminationType::kMaxIterations, os.str());
+}
+
+}  // namespace
+
+FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& options) {
+  return detail::FitInStandardisedUnits("FitEm", "em", data, init, options,
+                                         detail::ObjectiveKind::kLogLikelihood, FitEmStandardised);
 }
 
 }  // namespace moelab

@@ -10,7 +10,7 @@
 //
 //   experts  gamma_i = (Z' R_i Z)^{-1} Z' R_i y   (weighted normal equations,
 //            LDLT; column-pivoting QR when the system is ill-conditioned),
-//            nu_i = max(variance_floor, sum_n r_ni (y_n - gamma_i' z_n)^2 / sum_n r_ni);
+//            nu_i = max(variance_floor Var(y), sum_n r_ni (y_n - gamma_i' z_n)^2 / sum_n r_ni);
 //            an expert whose mass sum_n r_ni < min_expert_mass * n keeps its
 //            previous parameters (counted as an empty-expert event).
 //   gate     maximise Q(gate) = sum_n sum_i r_ni log g_i(x_n), warm-started:
@@ -59,6 +59,7 @@
 #include "moelab/core/termination.hpp"
 #include "moelab/estimators/fit_result.hpp"
 #include "moelab/estimators/free_parameters.hpp"  // NumFreeParameters: the minimum n
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/model/moe_params.hpp"
 
 namespace moelab {
@@ -68,8 +69,9 @@ struct EmOptions {
   double relative_tolerance = 1e-6;   // stop when |l_t - l_{t-1}| <= tol * |l_{t-1}|; >= 0
   double parameter_tolerance = 0.0;   // stop when max-norm parameter change <= tol
                                       // (0 = off); >= 0
-  double variance_floor = 1e-8;       // expert variances never go below this (hits
-                                      // counted); > 0
+  double variance_floor = kDefaultVarianceFloor;  // relative to Var(y): expert variances
+                                      // never go below variance_floor * Var(y) (hits
+                                      // counted; variance_floor.hpp); in (0, 1)
   double min_expert_mass = 1e-8;      // an expert whose total responsibility is below
                                       // this * n keeps its previous parameters (counted
                                       // as an empty-expert event); in [0, 1)
@@ -91,10 +93,14 @@ struct EmOptions {
 };
 
 // Fits by EM from `init`. Throws std::invalid_argument for bad options, NaN/Inf
-// in the data, mismatched dimensions (d, k), invalid init (k < 1, K > k,
-// variance <= 0, ...) or n smaller than the number of free parameters.
+// in the data, constant y, mismatched dimensions (d, k), invalid init (k < 1,
+// K > k, variance <= 0, ...) or n smaller than the number of free parameters.
 // Returns gauge-normalised parameters (NormaliseGauge) and the observed
-// log-likelihood at them.
+// log-likelihood at them. Scale-equivariant: EM runs on standardised data
+// (detail/fit_input.hpp), so the floor and the stopping rules do not depend
+// on the units of x and y; in the history and the callback, log_likelihood
+// is in the data's units, relative and parameter changes are those of the
+// standardised problem.
 FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& options);
 
 }  // namespace moelab

@@ -13,6 +13,7 @@
 #include "moelab/core/log_sum_exp.hpp"
 #include "moelab/estimators/detail/fit_input.hpp"
 #include "moelab/estimators/objective.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/model/gates/gate.hpp"
 #include "moelab/model/gaussian_moe.hpp"
 
@@ -193,10 +194,14 @@ void LseCeresOptions::Validate() const {
   CheckNonNegative(kFn, "function_tolerance", function_tolerance);
   CheckNonNegative(kFn, "gradient_tolerance", gradient_tolerance);
   CheckNonNegative(kFn, "parameter_tolerance", parameter_tolerance);
+  CheckVarianceFloor(kFn, variance_floor);
 }
 
-FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
-                      const LseCeresOptions& options) {
+namespace {
+
+// FitLseCeres on the standardised problem (detail/fit_input.hpp): Var(y) = 1.
+FitResult FitLseStandardised(const Dataset& data, const MoeParams& init,
+                             const LseCeresOptions& options) {
   constexpr const char* kFn = "FitLseCeres";
   const auto start = std::chrono::steady_clock::now();
   options.Validate();
@@ -264,8 +269,7 @@ FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
   const double rss = residuals.squaredNorm();
   result.objective = rss;
   if (std::isfinite(rss)) {
-    const double var_y = (data.y.array() - data.y.mean()).square().mean();
-    const double variance_floor = 1e-12 * std::max(1.0, var_y);
+    const double variance_floor = AbsoluteVarianceFloor(options.variance_floor, data.y);
     const double variance = std::max(rss / static_cast<double>(n), variance_floor);
     if (variance == variance_floor) ++result.variance_floor_hits;
     params.experts.variance.setConstant(variance);
@@ -281,6 +285,14 @@ FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
+                      const LseCeresOptions& options) {
+  return detail::FitInStandardisedUnits("FitLseCeres", "lse-ceres", data, init, options,
+                                         detail::ObjectiveKind::kSumOfSquares, FitLseStandardised);
 }
 
 }  // namespace moelab

@@ -29,7 +29,8 @@
 //
 // The expert variances are not identified by least squares. The result sets
 // every expert's variance to the mean squared residual RSS / n (floored at
-// 1e-12 * max(1, Var(y)) so the density stays defined on an exact fit), so
+// variance_floor * Var(y), variance_floor.hpp, so the density stays defined
+// on an exact fit), so
 // that FitResult.log_likelihood, the observed MoE log-likelihood at the
 // returned parameters, is defined. FitResult.objective = RSS (the sum of
 // squared residuals, not Ceres' cost RSS / 2); FitResult.message = Ceres'
@@ -48,6 +49,7 @@
 #include "moelab/core/dataset.hpp"
 #include "moelab/core/termination.hpp"
 #include "moelab/estimators/fit_result.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/model/moe_params.hpp"
 
 namespace moelab {
@@ -57,6 +59,8 @@ struct LseCeresOptions {
   double function_tolerance = 1e-12;   // >= 0; Ceres: |d cost| / cost
   double gradient_tolerance = 1e-12;   // >= 0; Ceres: max-norm of the projected gradient
   double parameter_tolerance = 1e-10;  // >= 0; Ceres: |dx| / (|x| + tol)
+  double variance_floor = kDefaultVarianceFloor;  // in (0, 1); the common variance
+                                       // >= variance_floor * Var(y) (variance_floor.hpp)
   bool record_history = false;         // keep one IterationSummary per Ceres iteration
   IterationCallback callback;          // sees every Ceres iteration; kStop ends the fit
 
@@ -70,8 +74,9 @@ inline constexpr Index kRowsPerResidualBlock = 256;
 // Fits the mean function by non-linear least squares from `init` (its
 // variances are ignored except for validation). Throws std::invalid_argument
 // for bad options, NaN/Inf data, mismatched sizes, an invalid init, or fewer
-// observations than free mean parameters. Numerical trouble is reported in
-// the result, never thrown. FitResult.estimator = "lse-ceres".
+// observations than free mean parameters, or constant y. Numerical trouble is
+// reported in the result, never thrown. FitResult.estimator = "lse-ceres".
+// Fits standardised data like FitEm (scale-equivariant; detail/fit_input.hpp).
 FitResult FitLseCeres(const Dataset& data, const MoeParams& init,
                       const LseCeresOptions& options);
 

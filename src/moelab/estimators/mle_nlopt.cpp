@@ -15,6 +15,7 @@
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/detail/fit_input.hpp"
 #include "moelab/estimators/objective.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/model/gaussian_moe.hpp"
 
 namespace moelab {
@@ -125,11 +126,14 @@ void MleNloptOptions::Validate() const {
   }
   CheckNonNegative(kFn, "relative_tolerance", relative_tolerance);
   CheckNonNegative(kFn, "parameter_tolerance", parameter_tolerance);
-  CheckPositive(kFn, "variance_floor", variance_floor);
+  CheckVarianceFloor(kFn, variance_floor);
 }
 
-FitResult FitMleNlopt(const Dataset& data, const MoeParams& init,
-                      const MleNloptOptions& options) {
+namespace {
+
+// FitMleNlopt on the standardised problem (detail/fit_input.hpp).
+FitResult FitMleStandardised(const Dataset& data, const MoeParams& init,
+                             const MleNloptOptions& options) {
   constexpr const char* kFn = "FitMleNlopt";
   const auto start = std::chrono::steady_clock::now();
   options.Validate();
@@ -237,6 +241,14 @@ FitResult FitMleNlopt(const Dataset& data, const MoeParams& init,
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+FitResult FitMleNlopt(const Dataset& data, const MoeParams& init,
+                      const MleNloptOptions& options) {
+  return detail::FitInStandardisedUnits("FitMleNlopt", "mle-nlopt", data, init, options,
+                                         detail::ObjectiveKind::kNegativeLogLikelihood, FitMleStandardised);
 }
 
 }  // namespace moelab

@@ -39,6 +39,7 @@
 #include "moelab/core/dataset.hpp"
 #include "moelab/core/termination.hpp"
 #include "moelab/estimators/fit_result.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/model/moe_params.hpp"
 
 namespace moelab {
@@ -54,7 +55,8 @@ struct MleNloptOptions {
   int max_evaluations = 10000;         // >= 1; cap on objective evaluations
   double relative_tolerance = 1e-12;   // NLopt ftol_rel on -l (>= 0; 0 = off)
   double parameter_tolerance = 1e-10;  // NLopt xtol_rel on the packed vector (>= 0; 0 = off)
-  double variance_floor = 1e-8;        // > 0; lower bound on every expert variance
+  double variance_floor = kDefaultVarianceFloor;  // in (0, 1); every expert variance
+                                       // >= variance_floor * Var(y) (variance_floor.hpp)
   bool fit_temperature = false;        // temperature/activation gates: also fit log tau
   bool record_history = false;         // keep an IterationSummary per improvement
   IterationCallback callback;          // sees each improvement; kStop ends the fit
@@ -63,8 +65,9 @@ struct MleNloptOptions {
   void Validate() const;
 };
 
-// Fits by direct MLE from `init`. Throws std::invalid_argument for bad data
-// (NaN/Inf, mismatched sizes), an invalid `init`, d mismatch, fewer
+// Fits by direct MLE from `init`, on standardised data like FitEm (scale-
+// equivariant; detail/fit_input.hpp). Throws std::invalid_argument for bad
+// data (NaN/Inf, mismatched sizes, constant y), an invalid `init`, d mismatch, fewer
 // observations than free parameters, or bad options. Numerical trouble is
 // reported in the result (see the table above), never thrown.
 // FitResult: estimator "mle-nlopt"; params gauge-normalised; log_likelihood

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "moelab/io/csv.hpp"
+#include "moelab/io/text_snippet.hpp"
 
 namespace moelab {
 
@@ -37,7 +38,9 @@ Dataset ReadDatasetCsv(const std::string& path) {
          table.header[d] == "x" + std::to_string(d + 1)) {
     ++d;
   }
-  if (d == 0) throw std::invalid_argument(where(1) + ": missing column 'x1' in the header");
+  if (d == 0)
+    throw std::invalid_argument(where(1) + ": missing column 'x1' in the header (found " +
+                                Snippet(table.header.empty() ? "" : table.header[0]) + ")");
   if (static_cast<Index>(table.header.size()) <= d || table.header[d] != "y") {
     throw std::invalid_argument(where(1) + ": missing column 'y' after x1..x" + std::to_string(d));
   }

@@ -1,11 +1,15 @@
 #include "moelab/io/params_json.hpp"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
+#include "moelab/io/detail/json_read.hpp"
+#include "moelab/io/text_snippet.hpp"
 #include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
@@ -21,6 +25,25 @@ json MatrixToJson(const Matrix& m) {
     rows.push_back(VectorToJson(m.row(r).transpose()));
   }
   return rows;
+}
+
+// The keys each object may hold. Anything else is refused (with a
+// suggestion): a misspelt optional key such as "temprature" would otherwise
+// silently leave the default in place.
+const std::vector<std::string> kRootKeys = {"gate", "experts"};
+const std::vector<std::string> kGateKeys = {"kind",  "bias",    "slope",     "temperature",
+                                            "top_k", "ranking", "activation"};
+const std::vector<std::string> kExpertKeys = {"intercept", "slope", "variance"};
+
+void CheckKeys(const json& object, const std::vector<std::string>& allowed, const std::string& where) {
+  if (!object.is_object()) return;  // Field() names the type error
+  for (const auto& [key, value] : object.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string valid;
+    for (const auto& k : allowed) valid += (valid.empty() ? "" : ", ") + k;
+    throw std::invalid_argument("unknown field '" + where + Printable(key, 60) + "'" +
+                                DidYouMean(key, allowed) + "; valid fields: " + valid);
+  }
 }
 
 const json& Field(const json& object, const std::string& key, const std::string& where) {
@@ -106,10 +129,16 @@ std::string ParamsToJson(const MoeParams& params) {
 }
 
 MoeParams ParamsFromJson(const std::string& text, const std::string& source) {
+  const json root = detail::ParseJsonStrict(text, source);  // names `source` itself
   try {
-    const json root = json::parse(text);
+    if (!root.is_object()) throw std::invalid_argument("the parameter file must be a JSON object");
+    CheckKeys(root, kRootKeys, "");
     const json& gate = Field(root, "gate", "");
     const json& experts = Field(root, "experts", "");
+    if (!gate.is_object()) throw std::invalid_argument("field 'gate' must be an object");
+    if (!experts.is_object()) throw std::invalid_argument("field 'experts' must be an object");
+    CheckKeys(gate, kGateKeys, "gate.");
+    CheckKeys(experts, kExpertKeys, "experts.");
     MoeParams params;
     params.gate.kind = ParseGateKind(StringField(gate, "kind", "gate."));
     params.gate.bias = JsonToVector(Field(gate, "bias", "gate."), "gate.bias");
@@ -121,10 +150,21 @@ MoeParams ParamsFromJson(const std::string& text, const std::string& source) {
     params.experts.intercept = JsonToVector(Field(experts, "intercept", "experts."), "experts.intercept");
     params.experts.slope = JsonToMatrix(Field(experts, "slope", "experts."), "experts.slope");
     params.experts.variance = JsonToVector(Field(experts, "variance", "experts."), "experts.variance");
+    // A subnormal variance passes "> 0" but 1/variance overflows, so every
+    // density evaluation would be infinite or NaN.
+    for (Index i = 0; i < params.experts.variance.size(); ++i) {
+      const double v = params.experts.variance[i];
+      if (v > 0.0 && v < std::numeric_limits<double>::min()) {
+        std::ostringstream os;
+        os << "field 'experts.variance[" << i << "]' = " << v
+           << " is below the smallest normal double (2.2e-308); 1/variance would overflow";
+        throw std::invalid_argument(os.str());
+      }
+    }
     params.Validate();
     return params;
   } catch (const json::exception& e) {
-    throw std::invalid_argument(source + ": invalid parameter JSON: " + e.what());
+    throw std::invalid_argument(source + ": invalid parameter JSON: " + Printable(e.what(), 240));
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(source + ": " + e.what());
   }
@@ -138,7 +178,10 @@ void WriteParamsJson(const MoeParams& params, const std::string& path) {
 }
 
 MoeParams ReadParamsJson(const std::string& path) {
-  std::ifstream in(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::invalid_argument("parameter file '" + path + "' is a directory");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw std::invalid_argument("cannot open parameter file '" + path + "'");
   std::stringstream buffer;
   buffer << in.rdbuf();

@@ -30,6 +30,9 @@ const std::vector<std::string> kKeyColumns = {"n", "replication", "seed", "statu
 void CheckStudyFolder(const std::string& out_dir, const std::string& identity,
                       const ShardSpec& shard) {
   const fs::path study = fs::path(out_dir) / "study.json";
+  // A folder without a finished cell holds nothing to protect (OpenStudyFolder
+  // takes it over), e.g. one left by a run refused before its first cell.
+  if (!detail::HoldsFinishedCells(out_dir)) return;
   if (fs::exists(study))
     detail::CheckSameStudy(out_dir, detail::ReadWholeFile(study.string()), identity, shard);
   else if (fs::exists(fs::path(out_dir) / "cells.log"))
@@ -81,9 +84,10 @@ std::vector<CellRecord> ReadCellRecords(const std::string& path,
     for (const auto& c : table.header) h += (h.empty() ? "" : ",") + c;
     return h;
   }();
-  bool with_seconds = false;
-  if (header == detail::CellHeaderLine(value_columns, true)) with_seconds = true;
-  else if (header != detail::CellHeaderLine(value_columns, false))
+  const bool with_seconds = false;
+  if (header == detail::CellHeaderLine(value_columns, true))
+    return detail::ReadCellLog(path, value_columns, false);
+  if (header != detail::CellHeaderLine(value_columns, false))
     throw std::invalid_argument(path + ":1: header '" + header + "' does not match the study ('" +
                                 detail::CellHeaderLine(value_columns, false) + "')");
   std::vector<CellRecord> records;

@@ -19,11 +19,19 @@
 //   study.json   the study's identity text, written before any work. A later
 //                run into the same folder must pass the same identity (else
 //                std::invalid_argument "holds a different study"); with the
-//                same identity it skips the cells already done.
+//                same identity it skips the cells already done. A folder
+//                without a finished cell is not protected (it holds no work):
+//                a run with another identity takes it over.
 //   cells.log    append-only log, one row per finished cell, written with a
 //                single write(2) of the whole line as soon as the cell ends
 //                (kill-safe: a killed run leaves at most one truncated last
-//                line, which a restart cuts off). Includes the wall time.
+//                line, which a restart cuts off). Includes the wall time and
+//                ends in a checksum of the row (detail/study_folder.hpp): an
+//                edited or corrupted row is never used (its cell is
+//                recomputed), and two rows of one cell with different results
+//                are refused.
+//   .lock        flock(2) target: a second run into the folder is refused
+//                while the first one runs (folder_lock.hpp).
 //   cells.csv    the deterministic result, written when every cell is done:
 //                n,replication,seed,status,<value columns> sorted by
 //                (n, replication), numbers as %.17g ("nan" for NaN). No
@@ -126,7 +134,8 @@ CellRunSummary RunCells(const std::vector<CellKey>& cells, const CellFunction& f
 
 // Reads a cells.csv (or cells.log) written by RunCells: checks the header
 // against `value_columns` (throws std::invalid_argument naming the file and
-// line on any mismatch). `seconds` is read when the file has it (cells.log).
+// line on any mismatch). `seconds` is read when the file has it (cells.log,
+// whose rows are checksum-verified as on resume: bad rows are skipped).
 std::vector<CellRecord> ReadCellRecords(const std::string& path,
                                         const std::vector<std::string>& value_columns);
 

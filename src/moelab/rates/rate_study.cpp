@@ -189,7 +189,8 @@ std::string RateStudyConfig::IdentityJson() const {
       j["lse"] = {{"max_iterations", lse.max_iterations},
                   {"function_tolerance", lse.function_tolerance},
                   {"gradient_tolerance", lse.gradient_tolerance},
-                  {"parameter_tolerance", lse.parameter_tolerance}};
+                  {"parameter_tolerance", lse.parameter_tolerance},
+                  {"variance_floor", lse.variance_floor}};
       break;
   }
   j["init"] = ToString(init);

@@ -93,6 +93,18 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
   for (const auto& [n, v] : seconds) sec += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.3g");
   facts.lines.push_back(it);
   if (!seconds.empty()) facts.lines.push_back(sec);
+  // Floor hits (variance_floor.hpp): a fit held up by the floor is reported,
+  // never silent.
+  for (std::size_t c = 0; c < value_columns.size(); ++c) {
+    if (value_columns[c] != "variance_floor_hits") continue;
+    int cells = 0;
+    double hits = 0.0;
+    for (const auto& r : records)
+      if (c < r.values.size() && r.values[c] > 0) ++cells, hits += r.values[c];
+    facts.lines.push_back("variance-floor hits (floor relative to Var(y)): " + std::to_string(cells) +
+                          " of " + std::to_string(records.size()) + " cells" +
+                          (cells > 0 ? " (" + Num(hits, "%.0f") + " hits)" : ""));
+  }
   return facts;
 }
 

@@ -16,6 +16,7 @@
 
 #include "moelab/core/check.hpp"
 #include "moelab/io/csv.hpp"
+#include "moelab/io/text_snippet.hpp"
 
 namespace moelab::detail {
 namespace {
@@ -83,8 +84,19 @@ std::string CellHeaderLine(const std::vector<std::string>& columns, bool with_se
   std::string line;
   for (const auto& c : kKeyColumns) line += (line.empty() ? "" : ",") + c;
   for (const auto& c : columns) line += "," + c;
-  if (with_seconds) line += ",seconds";
+  if (with_seconds) line += ",seconds,checksum";
   return line;
+}
+
+std::string RowChecksum(std::string_view row_body) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char c : row_body) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
+  return buffer;
 }
 
 std::string CellRowLine(const CellRecord& record, bool with_seconds) {
@@ -92,7 +104,11 @@ std::string CellRowLine(const CellRecord& record, bool with_seconds) {
                      "," + std::to_string(record.key.seed) + "," + SanitiseStatus(record.status);
   // Appended piecewise: `"," + FormatNumber(v)` trips a GCC 12 -Wrestrict false positive.
   for (double v : record.values) line.append(",").append(FormatNumber(v));
-  if (with_seconds) line.append(",").append(FormatNumber(record.seconds));
+  if (with_seconds) {
+    line.append(",").append(FormatNumber(record.seconds));
+    const std::string checksum = RowChecksum(line);
+    line.append(",").append(checksum);
+  }
   return line;
 }
 
@@ -111,9 +127,11 @@ CellRecord ParseCellRow(const std::vector<std::string>& fields, std::size_t num_
 
 CellRecord ParseCellLogLine(const std::string& line, std::size_t num_values,
                             const std::string& where) {
-  const auto fields = SplitCsvLine(line);
-  if (fields.size() != num_values + 5)
-    ThrowInvalid("RunCells", where + ": malformed row (" + std::to_string(fields.size()) + " fields)");
+  auto fields = SplitCsvLine(line);
+  if (fields.size() != num_values + 6)
+    ThrowInvalid("RunCells", where + ": malformed row (" + std::to_string(fields.size()) + " fields, expected " +
+                                 std::to_string(num_values + 6) + ")");
+  fields.pop_back();  // the checksum (checked by the caller)
   return ParseCellRow(fields, num_values, true, where);
 }
 
@@ -159,26 +177,17 @@ void CheckSameStudy(const std::string& folder, const std::string& existing,
     ThrowInvalid("RunCells", "output folder '" + folder + "' holds " + Describe(folder_shard) +
                                  " of this study, not " + Describe(shard) +
                                  ". Give each shard its own folder (docs/scale_out.md).");
-  std::istringstream sa(a), sb(expected);
-  std::string la, lb;
-  int line = 0;
-  while (true) {
-    ++line;
-    const bool ga = static_cast<bool>(std::getline(sa, la));
-    const bool gb = static_cast<bool>(std::getline(sb, lb));
-    if (!ga) la = "<end>";
-    if (!gb) lb = "<end>";
-    if (la != lb || (!ga && !gb)) break;
-  }
+  const LineDifference d = FirstDifferingLine(a, expected);
   ThrowInvalid("RunCells", "output folder '" + folder +
                                "' holds a different study: its study.json differs from this "
-                               "study's configuration at line " + std::to_string(line) +
-                               " (folder: '" + la + "', this study: '" + lb +
+                               "study's configuration at line " + std::to_string(d.line) +
+                               " (folder: '" + d.a + "', this study: '" + d.b +
                                "'). Use another output folder, or delete this one to start over.");
 }
 
 std::vector<CellRecord> ReadCellLog(const std::string& log_path,
-                                    const std::vector<std::string>& value_columns, bool truncate) {
+                                    const std::vector<std::string>& value_columns, bool truncate,
+                                    std::vector<std::string>* ignored) {
   std::string text = ReadWholeFile(log_path);
   const std::size_t last_newline = text.rfind('\n');
   const std::size_t keep = last_newline == std::string::npos ? 0 : last_newline + 1;
@@ -188,6 +197,7 @@ std::vector<CellRecord> ReadCellLog(const std::string& log_path,
   }
   const std::string header = CellHeaderLine(value_columns, true);
   std::vector<CellRecord> records;
+  std::map<std::pair<Index, int>, std::pair<std::string, int>> first_row;  // cell -> (row, line)
   std::istringstream in(text);
   std::string line;
   int line_number = 0;
@@ -195,14 +205,51 @@ std::vector<CellRecord> ReadCellLog(const std::string& log_path,
     ++line_number;
     const std::string where = log_path + ":" + std::to_string(line_number);
     if (line_number == 1) {
+      if (line + ",checksum" == header)
+        ThrowInvalid("RunCells", where + ": this cells.log has no row checksums (written by an older "
+                                     "moelab), so its rows cannot be verified; move it away to "
+                                     "recompute the cells, or use another output folder");
       if (line != header)
         ThrowInvalid("RunCells", where + ": header does not match this study's columns ('" +
                                      header + "'); the folder holds a different study");
       continue;
     }
-    records.push_back(ParseCellLogLine(line, value_columns.size(), where));
+    const std::size_t comma = line.rfind(',');
+    if (comma == std::string::npos || line.compare(comma + 1, std::string::npos,
+                                                   RowChecksum(std::string_view(line).substr(0, comma))) != 0) {
+      if (ignored) ignored->push_back(where + ": row checksum does not match (edited or corrupted row); "
+                                              "not used, the cell is recomputed");
+      continue;
+    }
+    CellRecord record = ParseCellLogLine(line, value_columns.size(), where);
+    // A cell may appear twice (killed after its row was written, then rerun)
+    // but only with the same result; anything else is not this program's output.
+    const std::string result = CellRowLine(record, false);
+    const auto [it, inserted] =
+        first_row.emplace(std::make_pair(record.key.n, record.key.replication), std::make_pair(result, line_number));
+    if (!inserted && it->second.first != result)
+      ThrowInvalid("RunCells", where + ": cell (n = " + std::to_string(record.key.n) + ", replication = " +
+                                   std::to_string(record.key.replication) + ") has a different result than at line " +
+                                   std::to_string(it->second.second) +
+                                   "; the log was edited or mixes two runs. Remove the wrong row to continue.");
+    records.push_back(std::move(record));
   }
   return records;
+}
+
+bool HoldsFinishedCells(const std::string& dir) {
+  const fs::path log = fs::path(dir) / "cells.log";
+  std::error_code ec;
+  if (!fs::is_regular_file(log, ec)) return false;
+  std::ifstream in(log, std::ios::binary);
+  std::string line;
+  int complete = 0;
+  // Count newline-terminated lines: the header plus at least one row.
+  while (complete < 2 && std::getline(in, line)) {
+    if (in.eof()) break;  // the last line had no newline: torn
+    ++complete;
+  }
+  return complete >= 2;
 }
 
 OpenedStudy OpenStudyFolder(const std::vector<CellKey>& all_cells, const CellRunnerOptions& options) {
@@ -227,9 +274,16 @@ OpenedStudy OpenStudyFolder(const std::vector<CellKey>& all_cells, const CellRun
   const fs::path dir(options.out_dir);
   study.dir = dir.string();
   fs::create_directories(dir);
+  study.lock = std::make_shared<FolderLock>(study.dir);
   const std::string study_path = (dir / "study.json").string();
   study.log_path = (dir / "cells.log").string();
-  if (fs::exists(study_path)) {
+  if (fs::exists(study_path) && !HoldsFinishedCells(study.dir) &&
+      TrimTrailingNewlines(ReadWholeFile(study_path)) != ShardIdentity(options.identity, options.shard)) {
+    // Another study's folder without a single finished cell (e.g. a run
+    // refused or killed before its first cell): nothing to protect.
+    fs::remove(study.log_path);
+    WriteFileAtomically(study_path, ShardIdentity(options.identity, options.shard) + "\n");
+  } else if (fs::exists(study_path)) {
     CheckSameStudy(options.out_dir, ReadWholeFile(study_path), options.identity, options.shard);
   } else {
     if (fs::exists(study.log_path))
@@ -242,12 +296,13 @@ OpenedStudy OpenStudyFolder(const std::vector<CellKey>& all_cells, const CellRun
   // Resume: the finished cells, cutting off a truncated last line.
   study.done.assign(study.cells.size(), false);
   if (fs::exists(study.log_path)) {
-    int row = 1;
-    for (const CellRecord& r : ReadCellLog(study.log_path, options.value_columns, true)) {
-      ++row;
+    std::vector<std::string> ignored;
+    const std::vector<CellRecord> rows = ReadCellLog(study.log_path, options.value_columns, true, &ignored);
+    for (const auto& message : ignored) std::fprintf(stderr, "%s\n", message.c_str());
+    for (const CellRecord& r : rows) {
       const auto it = index_of.find({r.key.n, r.key.replication});
       if (it == index_of.end() || study.cells[it->second].seed != r.key.seed)
-        ThrowInvalid("RunCells", study.log_path + ":" + std::to_string(row) + ": cell (n = " +
+        ThrowInvalid("RunCells", study.log_path + ": cell (n = " +
                                      std::to_string(r.key.n) + ", replication = " +
                                      std::to_string(r.key.replication) + ") is not part of " +
                                      (options.shard.IsWhole() ? "this study" : "this shard"));

@@ -7,17 +7,26 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "moelab/rates/cell_runner.hpp"
+#include "moelab/rates/folder_lock.hpp"
 
 namespace moelab::detail {
 
-// "n,replication,seed,status,<columns>[,seconds]"
+// "n,replication,seed,status,<columns>[,seconds,checksum]": with_seconds is
+// the cells.log format, whose rows end in a checksum of the rest of the row.
 std::string CellHeaderLine(const std::vector<std::string>& columns, bool with_seconds);
-// One row (no line break); status sanitised, numbers %.17g.
+// One row (no line break); status sanitised, numbers %.17g; with_seconds: the
+// seconds and the row checksum appended (cells.log).
 std::string CellRowLine(const CellRecord& record, bool with_seconds);
+// The checksum of a cells.log row: FNV-1a 64 of the text before its last
+// comma, 16 lower-case hex digits. Detects edited and corrupted rows (not
+// an authentication: anyone can recompute it).
+std::string RowChecksum(std::string_view row_body);
 // Parses the split fields of a row (cells.csv, or cells.log with seconds);
 // throws std::invalid_argument naming `where`.
 CellRecord ParseCellRow(const std::vector<std::string>& fields, std::size_t num_values,
@@ -38,22 +47,33 @@ void CheckSameStudy(const std::string& folder, const std::string& existing,
                     const std::string& identity, const ShardSpec& shard);
 
 // The rows of a cells.log in file order. A truncated last line (a kill in
-// mid-write) is ignored, and cut off the file when `truncate` is set.
-// Throws std::invalid_argument on a header that is not the study's or a
-// malformed row (naming file and line).
+// mid-write) is ignored, and cut off the file when `truncate` is set. A row
+// whose checksum does not match (edited, corrupted) is never used: it is
+// skipped and described in `*ignored` (when given), so its cell counts as not
+// done and is recomputed. Throws std::invalid_argument on a header that is
+// not the study's (a log without checksums, from before they existed, is
+// refused with its own message), a malformed row with a valid checksum, or
+// two rows of one cell with different results (naming file and lines).
 std::vector<CellRecord> ReadCellLog(const std::string& log_path,
                                     const std::vector<std::string>& value_columns,
-                                    bool truncate);
+                                    bool truncate, std::vector<std::string>* ignored = nullptr);
+
+// True when `dir` has a cells.log with at least one complete row: only then
+// does the folder hold work that a different study must not overwrite.
+bool HoldsFinishedCells(const std::string& dir);
 
 // A study folder opened for appending: options validated, the cell list
-// checked, study.json written or checked, cells.log read (resume) and its
-// header written.
+// checked, the folder locked (FolderLock), study.json written or checked (a
+// folder whose study.json differs but that holds no finished cell is taken
+// over: nothing is lost), cells.log read (resume; rows with a bad checksum
+// are reported on stderr and recomputed) and its header written.
 struct OpenedStudy {
   std::string dir;
   std::string log_path;
   std::vector<CellKey> cells;  // the cells of this run (its shard), sorted by (n, r)
   std::vector<bool> done;      // per entry of `cells`
   int resumed = 0;
+  std::shared_ptr<FolderLock> lock;  // held while the study is open (no second run)
 };
 OpenedStudy OpenStudyFolder(const std::vector<CellKey>& all_cells,
                             const CellRunnerOptions& options);
