@@ -52,13 +52,15 @@ FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const Em
     result.log_likelihood = std::isfinite(engine.log_likelihood())
                                 ? engine.log_likelihood()
                                 : -std::numeric_limits<double>::infinity();
-    result.objective = result.log_likelihood;
-    result.variance_floor_hits = engine.variance_floor_hits();
+    result.objective = -result.log_likelihood;
+    result.evaluations = engine.evaluations();
+    result.variance_floor_hits = CountVarianceFloorHits(result.params, options.variance_floor);
     result.empty_expert_events = engine.empty_expert_events();
     std::ostringstream os;
     os << message;
-    if (result.variance_floor_hits > 0) {
-      os << "; " << result.variance_floor_hits << " variance-floor hits";
+    if (engine.variance_floor_hits() > 0) {
+      os << "; " << engine.variance_floor_hits() << " variance-floor clamps over the iterations ("
+         << result.variance_floor_hits << " experts at the floor)";
     }
     if (result.empty_expert_events > 0) {
       os << "; " << result.empty_expert_events << " empty-expert events (previous parameters kept)";

@@ -11,6 +11,7 @@ std::string FitResult::BriefReport() const {
   std::ostringstream os;
   os << estimator << ": " << ToString(termination) << ", log-likelihood "
      << std::setprecision(10) << log_likelihood << ", " << iterations << " iterations, "
+     << evaluations << " evaluations, "
      << std::setprecision(3) << seconds << " s";
   if (restarts > 1) os << " (best of " << restarts << " starts: #" << best_restart << ")";
   return os.str();
@@ -26,6 +27,14 @@ std::string FitResult::FullReport() const {
      << ", log-likelihood decreases: " << likelihood_decreases << "\n"
      << "  parameters:\n" << ParamsToJson(params);
   return os.str();
+}
+
+int CountVarianceFloorHits(const MoeParams& params, double floor) {
+  int hits = 0;
+  for (Index i = 0; i < params.num_experts(); ++i) {
+    if (params.experts.variance[i] <= floor * (1.0 + 1e-9)) ++hits;
+  }
+  return hits;
 }
 
 }  // namespace moelab

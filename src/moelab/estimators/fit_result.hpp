@@ -1,5 +1,19 @@
 // What every estimator returns: the fit, why it stopped, and what happened on
 // the way. Modelled on Ceres' Solver::Summary, returned by value.
+//
+// Every field means the same for EM, MLE (NLopt) and LSE (Ceres):
+//   iterations   outer steps that produced a new iterate: EM iterations, NLopt
+//                evaluations that improved the best point (one history entry
+//                each), Ceres' successful steps;
+//   evaluations  passes of the estimator's objective over the data: EM
+//                E-steps (incl. the start's and the top-K backtracking ones;
+//                not the gate M-step's inner passes), NLopt objective
+//                evaluations, Ceres residual evaluations;
+//   objective    the value the estimator minimises, lower is better: EM and
+//                MLE the negative log-likelihood, LSE the residual sum of
+//                squares;
+//   variance_floor_hits  experts whose returned variance sits at the
+//                estimator's variance floor (a repair the caller must see).
 #pragma once
 
 #include <string>
@@ -14,14 +28,15 @@ struct FitResult {
   std::string estimator;          // "em", "mle-nlopt", "lse-ceres"
   MoeParams params;               // fitted parameters, gauge-normalised
   double log_likelihood = 0.0;    // observed log-likelihood of the data at params
-  double objective = 0.0;         // the estimator's own objective (LSE: sum of squares)
-  int iterations = 0;
+  double objective = 0.0;         // minimised: EM/MLE -log-likelihood, LSE sum of squares
+  int iterations = 0;             // outer steps that produced a new iterate
+  int evaluations = 0;            // passes of the objective over the data
   TerminationType termination = TerminationType::kMaxIterations;
   std::string message;            // human-readable reason for stopping
   std::vector<IterationSummary> history;  // filled when the options ask for it
 
   // Repairs and anomalies, counted over all iterations (never silent):
-  int variance_floor_hits = 0;    // an expert variance was raised to the floor
+  int variance_floor_hits = 0;    // experts whose returned variance is at the floor
   int empty_expert_events = 0;    // an expert had (almost) no responsibility mass
                                   // and kept its previous parameters
   int likelihood_decreases = 0;   // iterations whose log-likelihood fell by more
@@ -36,5 +51,9 @@ struct FitResult {
   // Several lines: the brief report, the repairs and the fitted parameters.
   std::string FullReport() const;
 };
+
+// Experts of `params` whose variance is at `floor` (within 1e-9 relative: the
+// MLE stores log variances, exp(log floor) rounds).
+int CountVarianceFloorHits(const MoeParams& params, double floor);
 
 }  // namespace moelab

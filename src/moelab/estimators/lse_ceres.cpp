@@ -244,9 +244,9 @@ FitResult FitLseStandardised(const Dataset& data, const MoeParams& init,
     ceres::Solver::Summary summary;
     ceres::Solve(solver_options, &problem, &summary);
     result.message = summary.BriefReport();
-    // summary.iterations holds iteration 0 (the start) plus one entry per
-    // iteration, accepted or not.
-    result.iterations = std::max(0, static_cast<int>(summary.iterations.size()) - 1);
+    // Accepted Levenberg-Marquardt steps, and every residual evaluation.
+    result.iterations = summary.num_successful_steps;
+    result.evaluations = summary.num_residual_evaluations;
     switch (summary.termination_type) {
       case ceres::CONVERGENCE: result.termination = TerminationType::kConverged; break;
       case ceres::NO_CONVERGENCE: result.termination = TerminationType::kMaxIterations; break;
@@ -271,8 +271,8 @@ FitResult FitLseStandardised(const Dataset& data, const MoeParams& init,
   if (std::isfinite(rss)) {
     const double variance_floor = AbsoluteVarianceFloor(options.variance_floor, data.y);
     const double variance = std::max(rss / static_cast<double>(n), variance_floor);
-    if (variance == variance_floor) ++result.variance_floor_hits;
-    params.experts.variance.setConstant(variance);
+    params.experts.variance.setConstant(variance);  // one variance: every expert or none at the floor
+    result.variance_floor_hits = CountVarianceFloorHits(params, variance_floor);
     result.params = NormaliseGauge(params);
     result.log_likelihood = GaussianMoe(result.params).LogLikelihood(data);
   } else {

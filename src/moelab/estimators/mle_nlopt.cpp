@@ -40,6 +40,7 @@ struct Tracker {
   const MleNloptOptions* options = nullptr;
   std::chrono::steady_clock::time_point start;
   int evaluations = 0;
+  int improvements = 0;  // evaluations that improved the best point: the iterations
   double best_value = std::numeric_limits<double>::infinity();
   Vector best_x;
   bool non_finite = false;   // a trial point had a non-finite objective
@@ -73,7 +74,7 @@ double NloptObjective(const std::vector<double>& x, std::vector<double>& grad, v
 
   if (value < t.best_value) {
     IterationSummary summary;
-    summary.iteration = t.evaluations;
+    summary.iteration = ++t.improvements;
     summary.log_likelihood = -value;
     if (std::isfinite(t.best_value)) {
       summary.relative_change = std::abs(value - t.best_value) / std::abs(t.best_value);
@@ -155,10 +156,7 @@ FitResult FitMleStandardised(const Dataset& data, const MoeParams& init,
     const Index j = objective.log_variance_index(i);
     lower[j] = log_floor;
     upper[j] = log_ceiling;
-    if (x0[j] < log_floor) {
-      x0[j] = log_floor;
-      ++result.variance_floor_hits;
-    }
+    if (x0[j] < log_floor) x0[j] = log_floor;  // counted below if it stays there
   }
 
   Tracker tracker;
@@ -227,13 +225,10 @@ FitResult FitMleStandardised(const Dataset& data, const MoeParams& init,
   }
 
   result.params = objective.Unpack(tracker.best_x);
-  result.iterations = tracker.evaluations;
+  result.iterations = tracker.improvements;
+  result.evaluations = tracker.evaluations;
   result.history = std::move(tracker.history);
-  for (Index i = 0; i < init.num_experts(); ++i) {
-    if (tracker.best_x[objective.log_variance_index(i)] <= log_floor + 1e-12) {
-      ++result.variance_floor_hits;
-    }
-  }
+  result.variance_floor_hits = CountVarianceFloorHits(result.params, options.variance_floor);
   const double best_value =
       std::isfinite(tracker.best_value) ? tracker.best_value : initial_value;
   result.objective = best_value;

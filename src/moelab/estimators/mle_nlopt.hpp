@@ -7,7 +7,8 @@
 // we accept handles natively.
 //
 // What an "iteration" is: NLopt exposes only objective evaluations, so
-// `iterations` counts evaluations (max_evaluations caps them). The history and
+// `evaluations` counts them (max_evaluations caps them) and `iterations` the
+// evaluations that improved the best point (fit_result.hpp). The history and
 // the callback see every evaluation that improves on the best value so far
 // (the accepted iterates, monotone in log-likelihood); `parameter_change` is
 // the max-norm change of the packed vector since the previous improvement.
@@ -73,7 +74,7 @@ struct MleNloptOptions {
 // FitResult: estimator "mle-nlopt"; params gauge-normalised; log_likelihood
 // the observed log-likelihood at params; objective = -log_likelihood;
 // variance_floor_hits = number of experts whose variance ends on the floor
-// (plus starting variances raised to it).
+// (starting variances below it are raised to it and count only if they stay).
 FitResult FitMleNlopt(const Dataset& data, const MoeParams& init,
                       const MleNloptOptions& options);
 

@@ -111,11 +111,31 @@ Preset ActivationPreset() {
   return p;
 }
 
+Preset NormalisedSigmoid() {
+  Preset p;
+  p.name = "normalised-sigmoid";
+  p.description = "normalised sigmoid gate sigmoid(z_i)/sum_j sigmoid(z_j), z = beta1 x + beta0, "
+                  "beta1=(4,-2), beta0=(1,-0.5), means 2-x and -2+2x, variances 0.25/0.16, "
+                  "x~U[-1,1]; fit k=2 (no rate theory)";
+  p.truth.gate.kind = GateKind::kNormalisedSigmoid;
+  p.truth.gate.bias = Vec({1.0, -0.5});
+  p.truth.gate.slope = Vec({4.0, -2.0});
+  p.truth.experts.intercept = Vec({2.0, -2.0});
+  p.truth.experts.slope = Vec({-1.0, 2.0});
+  p.truth.experts.variance = Vec({0.25, 0.16});
+  p.design.kind = DesignKind::kUniform;
+  p.design.lower = -1.0;
+  p.design.upper = 1.0;
+  p.fitted_experts = 2;
+  return p;
+}
+
 }  // namespace
 
 const std::vector<std::string>& PresetNames() {
   static const std::vector<std::string> names = {
-      "softmax-exact", "softmax-over", "topk-exact", "topk-over", "temperature", "activation"};
+      "softmax-exact", "softmax-over", "topk-exact", "topk-over", "temperature", "activation",
+      "normalised-sigmoid"};
   return names;
 }
 
@@ -127,6 +147,7 @@ Preset GetPreset(const std::string& name) {
   else if (name == "topk-over") p = TopKOver();
   else if (name == "temperature") p = Temperature();
   else if (name == "activation") p = ActivationPreset();
+  else if (name == "normalised-sigmoid") p = NormalisedSigmoid();
   else {
     std::string valid;
     for (const auto& n : PresetNames()) valid += (valid.empty() ? "" : ", ") + n;

@@ -21,6 +21,11 @@
 //                  logits equal softmax-exact's. x ~ Uniform[0, 1]. Fitted k = 2.
 //   activation     same experts, tanh activation gate: beta1* = (3, 0),
 //                  beta0* = (-1, 0), tau* = 0.5. x ~ Uniform[0, 1]. Fitted k = 2.
+//   normalised-sigmoid  normalised sigmoid gate (gates/normalised_sigmoid_gate.hpp),
+//                  beta1* = (4, -2), beta0* = (1, -0.5) (no gauge: both experts
+//                  carry free gate parameters), means 2 - x and -2 + 2x,
+//                  variances 0.25 and 0.16, x ~ Uniform[-1, 1]. Fitted k = 2.
+//                  No rate theory is known for this gate.
 #pragma once
 
 #include <string>

@@ -101,6 +101,7 @@ EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions&
 EmEngine::~EmEngine() = default;
 
 void EmEngine::EStep(const MoeParams& params, bool speculative) {
+  ++evaluations_;
   const GateParams& gate = params.gate;
   const Matrix W = affine_ ? LogitCoefficients(gate) : Matrix();
   Matrix means_coef(p_, k_);

@@ -72,7 +72,8 @@ class EmEngine {
   double log_likelihood() const { return log_likelihood_; }
   bool finite() const { return finite_; }
   const Matrix& responsibilities() const { return R_; }
-  int variance_floor_hits() const { return variance_floor_hits_; }
+  int variance_floor_hits() const { return variance_floor_hits_; }  // clamp events
+  int evaluations() const { return evaluations_; }  // E-steps run (passes over the data)
   int empty_expert_events() const { return empty_expert_events_; }
   int dropped_gate_steps() const { return dropped_gate_steps_; }
   bool uses_irls() const { return irls_gate_; }
@@ -136,6 +137,7 @@ class EmEngine {
   bool finite_ = true;
   Index last_selection_changes_ = 0;
   int variance_floor_hits_ = 0;
+  int evaluations_ = 0;
   int empty_expert_events_ = 0;
   int dropped_gate_steps_ = 0;
   int speculative_accepted_ = 0;

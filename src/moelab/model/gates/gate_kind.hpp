@@ -8,7 +8,7 @@
 
 namespace moelab {
 
-enum class GateKind { kSoftmax, kTopK, kTemperature, kActivation };
+enum class GateKind { kSoftmax, kTopK, kTemperature, kActivation, kNormalisedSigmoid };
 
 // Every registered kind, in registry order.
 const std::vector<GateKind>& AllGateKinds();

@@ -5,6 +5,7 @@
 #include "moelab/core/check.hpp"
 #include "moelab/model/gates/activation_gate.hpp"
 #include "moelab/model/gates/gate.hpp"
+#include "moelab/model/gates/normalised_sigmoid_gate.hpp"
 #include "moelab/model/gates/softmax_gate.hpp"
 #include "moelab/model/gates/temperature_gate.hpp"
 #include "moelab/model/gates/topk_gate.hpp"
@@ -22,11 +23,13 @@ const std::vector<Entry>& Registry() {
   static const TopKGate topk;
   static const TemperatureGate temperature;
   static const ActivationGate activation;
+  static const NormalisedSigmoidGate normalised_sigmoid;
   static const std::vector<Entry> entries = {
       {GateKind::kSoftmax, &softmax},
       {GateKind::kTopK, &topk},
       {GateKind::kTemperature, &temperature},
       {GateKind::kActivation, &activation},
+      {GateKind::kNormalisedSigmoid, &normalised_sigmoid},
   };
   return entries;
 }
