@@ -72,4 +72,23 @@ ll2s=$(echo "$scaled" | awk '$1 == "softmax" && $2 == 2 {print $4}')
 awk -v a="$ll1s" -v b="$ll1" -v n="$n" 'BEGIN { e = b - n * log(1e-6); exit !((a - e) < 1e-3 && (e - a) < 1e-3) }' ||
   fail "k = 1 log-likelihood at y * 1e-6 is $ll1s, expected $ll1 - $n log(1e-6)"
 awk -v a="$ll2s" -v b="$ll1s" 'BEGIN { exit !(a > b + 1) }' || fail "k = 2 ($ll2s) does not improve on k = 1 ($ll1s) at y * 1e-6"
+# 8. A full disk (a 24 kB tmpfs, when this user may mount one): the failed
+#    write is reported, and the folder, moved to a disk with room, resumes to
+#    the clean run's cells.csv.
+full=(--n-list 100,200,400 --reps 8 --bootstrap 20 --progress=false --threads 2)
+mkdir -p "$work/tiny"
+if mount -t tmpfs -o size=24k tmpfs "$work/tiny" 2> /dev/null; then
+  "$bin/softmax-exact" "${full[@]}" --out "$work/tiny/s" > "$work/full.txt" 2>&1
+  rc=$?
+  cp -r "$work/tiny/s" "$work/full_resumed"
+  umount "$work/tiny"
+  [ $rc -ne 0 ] && grep -q "No space left on device\|disk full" "$work/full.txt" ||
+    fail "a full disk was not reported (exit $rc): $(cat "$work/full.txt")"
+  expect 0 "files:" "$bin/softmax-exact" "${full[@]}" --out "$work/full_resumed"
+  expect 0 "files:" "$bin/softmax-exact" "${full[@]}" --out "$work/full_clean"
+  cmp -s "$work/full_resumed/softmax-exact/cells.csv" "$work/full_clean/softmax-exact/cells.csv" ||
+    fail "the study resumed after a full disk differs from the clean run"
+else
+  echo "skip: cannot mount a tmpfs here (the RLIMIT_FSIZE test in rates_tests covers failed writes)"
+fi
 exit $status

@@ -150,7 +150,12 @@ void WriteFileAtomically(const std::string& path, const std::string& text) {
     if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
     out << text;
     out.flush();
-    if (!out) throw std::runtime_error("write to '" + tmp + "' failed");
+    if (!out) {
+      // The old file (if any) is untouched; do not leave the torn copy.
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw std::runtime_error("write to '" + tmp + "' failed (disk full?)");
+    }
   }
   fs::rename(tmp, path);
 }
