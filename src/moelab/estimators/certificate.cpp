@@ -190,6 +190,7 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
   const Vector s = UnitScales(objective, fit.params, sd);
   const Index P = objective.num_parameters();
   Vector g;
+  Vector saddle_direction;      // in theta; set when the information has a negative eigenvalue
   bool first_order_ok = false;  // stopping and score tests passed
   if (!Score(objective, theta, &g, &cert.data_passes)) {
     cert.score_norm = kNaN;
@@ -285,10 +286,12 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
           failures.push_back(os.str());
         }
       } else if (lmin < -noise) {
-        std::ostringstream os;
-        os << "negative curvature (smallest eigenvalue of the information per observation "
-           << cert.min_curvature << "): a saddle, not a maximum";
-        failures.push_back(os.str());
+        // Negative curvature by differences: verified below by climbing along
+        // the eigenvector (escape refits), so that difference noise in a
+        // nearly flat direction cannot reject a maximum on its own.
+        const Vector v = basis * eig.eigenvectors().col(0);
+        saddle_direction = Vector::Zero(P);
+        for (Index a = 0; a < F; ++a) saddle_direction[free[a]] = s[free[a]] * v[a];
       } else {
         notes.push_back("information singular to difference accuracy: no Newton decrement");
       }
@@ -296,10 +299,37 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
   }
 
   // 7. Split-and-refit probe, for fits that passed the stopping and score
-  // tests (it costs refits; a curvature failure does not skip it, since at a
-  // coincident-atom point the curvature is singular and noise decides its sign).
+  // tests (it costs refits). Refits along +-the negative-curvature direction
+  // come first: a rise confirms the saddle.
   if (options.probe && first_order_ok) {
     cert.probe_gain = -std::numeric_limits<double>::infinity();
+    if (saddle_direction.size() > 0) {
+      double escape_gain = -std::numeric_limits<double>::infinity();
+      for (double sign : {1.0, -1.0}) {
+        const Vector start_theta = theta + sign * options.probe_separation * saddle_direction;
+        const FitResult probe = refit(objective.Unpack(start_theta));
+        ++cert.probes;
+        cert.data_passes += probe.data_passes;
+        if (!probe.IsUsable()) continue;
+        const double gain = probe.log_likelihood - fit.log_likelihood;
+        escape_gain = std::max(escape_gain, gain);
+        if (gain > cert.probe_gain) {
+          cert.probe_gain = gain;
+          cert.probe_log_likelihood = probe.log_likelihood;
+          cert.probe_params = probe.params;
+        }
+      }
+      std::ostringstream os;
+      os << "negative curvature (smallest eigenvalue of the information per observation "
+         << cert.min_curvature << "); refits along it gained " << escape_gain;
+      if (escape_gain > options.probe_tolerance) {
+        os << ": a saddle, not a maximum";
+        failures.push_back(os.str());
+      } else {
+        os << " <= " << options.probe_tolerance << ": within difference noise of a flat direction";
+        notes.push_back(os.str());
+      }
+    }
     const std::vector<Pair> pairs = AtomPairs(fit.params, data, sd);
     for (const Pair& pair : pairs) {
       if (cert.probes >= options.probe_pairs || pair.distance > options.probe_radius) break;
@@ -327,8 +357,14 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
       os << "split-and-refit probe raised the log-likelihood by " << cert.probe_gain;
       failures.push_back(os.str());
     }
-  } else if (options.probe) {
-    notes.push_back("probe not run (stopping or score test failed)");
+  } else {
+    if (saddle_direction.size() > 0) {
+      std::ostringstream os;
+      os << "negative curvature (smallest eigenvalue of the information per observation "
+         << cert.min_curvature << "), not verified by refits";
+      failures.push_back(os.str());
+    }
+    if (options.probe) notes.push_back("probe not run (stopping or score test failed)");
   }
 
   // 8. Agreement between starts.

@@ -33,8 +33,12 @@
 //     a Newton step would still gain; certified needs delta <=
 //     decrement_tolerance. "Usable" = positive definite with its smallest
 //     eigenvalue above the finite-difference noise (measured as the asymmetry
-//     of the difference Hessian); a clearly negative eigenvalue is a saddle
-//     and is not certified; a (near) singular H (over-fitted fits) leaves the
+//     of the difference Hessian). A clearly negative eigenvalue is checked
+//     by climbing: refits (the probe's refit) from theta +- probe_separation
+//     along its eigenvector; a gain > probe_tolerance confirms a saddle (not
+//     certified), no gain marks the direction as flat within difference
+//     noise (noted, not a failure; with the probe off, a negative eigenvalue
+//     is not certified). A (near) singular H (over-fitted fits) leaves the
 //     score test alone at this order.
 //  4. Variance at the floor (KKT): log nu_i within 1e-6 of log(variance_floor)
 //     is an active bound: its score counts only when positive (the likelihood
@@ -101,7 +105,7 @@ struct FitCertificate {
   int active_floors = 0;        // variances at the floor (KKT bounds)
   int flat_directions = 0;      // exact symmetries projected out (quotient)
   bool within_selection = false;  // top-K: certified within the final selection
-  int probes = 0;               // probe refits run
+  int probes = 0;               // probe refits run (split pairs and saddle escapes)
   double probe_gain = 0.0;      // max over probes of l(refit) - l(fit); NaN: none ran
   double probe_log_likelihood = 0.0;  // of the best probe refit
   MoeParams probe_params;       // the best probe refit's parameters (when probes > 0)

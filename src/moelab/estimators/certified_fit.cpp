@@ -33,11 +33,14 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
   const auto t0 = std::chrono::steady_clock::now();
   long long passes = 0;
 
+  const auto fit_from = [&](const MoeParams& start, const AcceleratedEmOptions& o) {
+    return options.accelerate ? FitAcceleratedEm(data, start, o) : FitEm(data, start, o.em);
+  };
   CertifiedFit out;
   int best = -1;
   std::vector<FitResult> fits;
   for (std::size_t s = 0; s < starts.size(); ++s) {
-    fits.push_back(FitAcceleratedEm(data, starts[s], options.fitter));
+    fits.push_back(fit_from(starts[s], options.fitter));
     const FitResult& f = fits.back();
     passes += f.data_passes;
     out.start_log_likelihoods.push_back(f.IsUsable() ? f.log_likelihood
@@ -53,7 +56,7 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
   AcceleratedEmOptions probe_fitter = options.fitter;
   probe_fitter.em.max_iterations = options.probe_max_iterations;
   const ProbeRefit refit = [&](const MoeParams& start) {
-    return FitAcceleratedEm(data, start, probe_fitter);
+    return fit_from(start, probe_fitter);
   };
   const bool fit_tau = options.fitter.em.fit_temperature;
   const double floor = options.fitter.em.variance_floor;
@@ -64,7 +67,7 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
          cert.probe_gain > options.certificate.probe_tolerance &&
          out.probe_rounds < options.max_probe_rounds) {
     // The probe found a higher likelihood: converge from there, certify again.
-    FitResult next = FitAcceleratedEm(data, cert.probe_params, options.fitter);
+    FitResult next = fit_from(cert.probe_params, options.fitter);
     passes += next.data_passes;
     ++out.probe_rounds;
     if (!next.IsUsable() || !(next.log_likelihood > fit.log_likelihood)) break;

@@ -24,6 +24,8 @@ AcceleratedEmOptions CertifiedFitterDefaults();
 
 struct CertifiedFitOptions {
   AcceleratedEmOptions fitter = CertifiedFitterDefaults();
+  bool accelerate = true;           // false: plain FitEm with fitter.em for every fit and
+                                    // probe refit (the benchmarks' baseline)
   CertificateOptions certificate;
   int probe_max_iterations = 3000;  // EM-map evaluations of one probe refit; >= 1
   int max_probe_rounds = 3;         // continuations from a better probe point; >= 0
