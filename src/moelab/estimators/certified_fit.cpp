@@ -1,11 +1,13 @@
 #include "moelab/estimators/certified_fit.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <sstream>
 
 #include "moelab/core/check.hpp"
+#include "moelab/estimators/mle_nlopt.hpp"
 
 namespace moelab {
 
@@ -23,6 +25,7 @@ void CertifiedFitOptions::Validate() const {
   certificate.Validate();
   if (probe_max_iterations < 1) ThrowInvalid(kFn, "probe_max_iterations must be >= 1");
   if (max_probe_rounds < 0) ThrowInvalid(kFn, "max_probe_rounds must be >= 0");
+  if (polish_max_evaluations < 0) ThrowInvalid(kFn, "polish_max_evaluations must be >= 0");
 }
 
 CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& starts,
@@ -55,6 +58,10 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
 
   AcceleratedEmOptions probe_fitter = options.fitter;
   probe_fitter.em.max_iterations = options.probe_max_iterations;
+  // A probe only has to show a gain above probe_tolerance: stopping at a
+  // hundredth of it is enough, and far cheaper in flat directions.
+  probe_fitter.em.absolute_tolerance =
+      std::max(options.fitter.em.absolute_tolerance, 0.01 * options.certificate.probe_tolerance);
   const ProbeRefit refit = [&](const MoeParams& start) {
     return fit_from(start, probe_fitter);
   };
@@ -63,13 +70,37 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
   FitCertificate cert =
       CertifyFit(data, fit, fit_tau, floor, out.start_log_likelihoods, refit, options.certificate);
   passes += cert.data_passes;
-  while (!cert.certified && cert.probes > 0 &&
-         cert.probe_gain > options.certificate.probe_tolerance &&
-         out.probe_rounds < options.max_probe_rounds) {
-    // The probe found a higher likelihood: converge from there, certify again.
-    FitResult next = fit_from(cert.probe_params, options.fitter);
+  out.certificate_passes += cert.data_passes;
+  // Repairs, at most max_probe_rounds in all: continue from a probe point
+  // that raised the likelihood, or - when only the score or the Newton
+  // decrement fails (EM crawling along a flat direction) - polish the exact
+  // log-likelihood by L-BFGS; either way EM then converges again from the new
+  // point so that the stopping test means what it says, and the result is
+  // certified afresh.
+  while (!cert.certified && out.probe_rounds + out.polish_rounds < options.max_probe_rounds) {
+    MoeParams from;
+    if (cert.probes > 0 && cert.probe_gain > options.certificate.probe_tolerance) {
+      from = cert.probe_params;
+      ++out.probe_rounds;
+    } else if (options.polish_max_evaluations > 0 && fit.IsUsable() && !cert.budget_hit &&
+               (cert.newton_decrement > options.certificate.decrement_tolerance ||
+                cert.score_norm > options.certificate.score_tolerance)) {
+      MleNloptOptions polish;
+      polish.max_evaluations = options.polish_max_evaluations;
+      polish.relative_tolerance = 1e-15;
+      polish.parameter_tolerance = 1e-12;
+      polish.variance_floor = floor;
+      polish.fit_temperature = fit_tau;
+      const FitResult polished = FitMleNlopt(data, fit.params, polish);
+      passes += 2LL * polished.iterations;  // value and gradient per evaluation
+      ++out.polish_rounds;
+      if (!polished.IsUsable() || !(polished.log_likelihood > fit.log_likelihood)) break;
+      from = polished.params;
+    } else {
+      break;
+    }
+    FitResult next = fit_from(from, options.fitter);
     passes += next.data_passes;
-    ++out.probe_rounds;
     if (!next.IsUsable() || !(next.log_likelihood > fit.log_likelihood)) break;
     next.iterations += fit.iterations;
     fit = next;
@@ -77,15 +108,17 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
     cert = CertifyFit(data, fit, fit_tau, floor, out.start_log_likelihoods, refit,
                       options.certificate);
     passes += cert.data_passes;
+    out.certificate_passes += cert.data_passes;
   }
   fit.restarts = static_cast<int>(starts.size());
   fit.best_restart = best;
   fit.data_passes = passes;
   fit.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (out.probe_rounds > 0) {
+  if (out.probe_rounds + out.polish_rounds > 0) {
     std::ostringstream os;
     os << fit.message << "; continued " << out.probe_rounds
-       << " time(s) from a split-and-refit probe that found a higher likelihood";
+       << " time(s) from a probe point with a higher likelihood and " << out.polish_rounds
+       << " time(s) from an L-BFGS polish";
     fit.message = os.str();
   }
   out.fit = std::move(fit);
