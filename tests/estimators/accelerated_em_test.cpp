@@ -10,6 +10,7 @@
 #include <string>
 
 #include "moelab/core/rng.hpp"
+#include "moelab/estimators/certified_fit.hpp"
 #include "moelab/estimators/em.hpp"
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/model/gaussian_moe.hpp"
@@ -52,8 +53,7 @@ FitResult PlainEmToFixedPoint(const Problem& p) {
 }
 
 AcceleratedEmOptions Tight() {
-  AcceleratedEmOptions o;
-  o.em.relative_tolerance = 0.0;
+  AcceleratedEmOptions o = CertifiedFitterDefaults();  // relative rule off
   o.em.absolute_tolerance = 1e-12;
   o.em.max_iterations = 400000;
   return o;
