@@ -242,6 +242,10 @@ TEST(RateStudyCertificateTest, CertifiedProtocolCertifiesAndRecordsWhy) {
   c.em.max_iterations = 100000;
   c.loss.gauge = VoronoiGauge::kTranslationInfimum;
   EXPECT_TRUE(c.Warnings().empty());
+  RateStudyConfig relative = c;
+  relative.em.relative_tolerance = 1e-6;
+  ASSERT_EQ(relative.Warnings().size(), 1u);
+  EXPECT_NE(relative.Warnings()[0].find("absolute_tolerance"), std::string::npos);
   const std::string dir = testing::MakeTempDir("moelab_study_cert");
   const RateStudyResult result = RunRateStudy(c, dir, Quiet(2));
   ASSERT_EQ(result.records.size(), 4u);

@@ -159,6 +159,14 @@ std::vector<std::string> RateStudyConfig::Warnings() const {
         std::string(mixed_starts ? "data/random" : ToString(init)) + "' start: the fit's last expert need not correspond to the true reference expert, "
         "so D1/D2 may be inflated by the labelling; use --gauge infimum (label-free)");
   }
+  if (protocol == FitProtocol::kCertified &&
+      (!(em.absolute_tolerance > 0.0) || em.relative_tolerance > 0.0)) {
+    warnings.push_back(
+        "WARNING: the certified protocol with em.relative_tolerance > 0 or no "
+        "em.absolute_tolerance: fits stop by the relative rule and will mostly not be "
+        "certified; set relative_tolerance = 0 and absolute_tolerance = 1e-8 (the CLI's "
+        "--protocol certified does)");
+  }
   return warnings;
 }
 

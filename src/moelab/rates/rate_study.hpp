@@ -36,7 +36,8 @@
 //              EM accelerated by SQUAREM (accelerated_em.hpp) to em's
 //              absolute tolerance; the best is certified and, when the
 //              split-and-refit probe finds a higher likelihood, refitted from
-//              there (certified_fit.hpp). EM only.
+//              there (certified_fit.hpp). EM only; set em.relative_tolerance
+//              = 0 and em.absolute_tolerance (1e-8) - Warnings() says so.
 //
 // Every study input is checked by Validate() before any work: empty or
 // non-increasing grid, n below the number of free parameters, K-bar > k,
