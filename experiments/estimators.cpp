@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     moelab::cli::RegisterStudyFlags(&cli, &flags);
     cli.AddString("estimator-list", &estimator_list, "estimators to compare (overrides --estimator)");
     if (!cli.Parse(argc, argv)) return 0;
+    moelab::cli::ApplyProtocol(cli, false, &flags);
     moelab::cli::ApplyQuick(cli, {200, 5000, 5, 6, 1}, &flags);
     std::vector<moelab::RateStudyConfig> studies;
     for (const auto& estimator : moelab::cli::SplitList(estimator_list, "option --estimator-list")) {

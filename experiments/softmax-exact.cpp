@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
                                  "against n (theory -1/2; published slope -0.638).");
     moelab::cli::RegisterStudyFlags(&cli, &flags);
     if (!cli.Parse(argc, argv)) return 0;
+    moelab::cli::ApplyProtocol(cli, false, &flags);
     moelab::cli::ApplyQuick(cli, {100, 10000, 8, 20, 1}, &flags);
     return moelab::cli::RunStudies(cli, flags, {moelab::cli::BuildStudy(flags, "softmax-exact")});
   });

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
                                  "per-parameter rates against n (theory -1/2).");
     moelab::cli::RegisterStudyFlags(&cli, &flags);
     if (!cli.Parse(argc, argv)) return 0;
+    moelab::cli::ApplyProtocol(cli, false, &flags);
     moelab::cli::ApplyQuick(cli, {200, 10000, 8, 20, 1}, &flags);
     return moelab::cli::RunStudies(cli, flags, {moelab::cli::BuildStudy(flags, "topk-exact")});
   });

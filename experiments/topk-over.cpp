@@ -15,14 +15,18 @@
 //                    each carrying that expert's full weight there. The
 //                    condition is therefore not necessary for density
 //                    convergence in this geometry; see docs/rate_studies.md.
-// Default grid: 10 log-spaced n in [5e2, 1e5], 40 reps, 3 starts. --quick: 6 n
-// in [500, 1e4], 4 reps, 2 starts.
+// Default protocol: certified (see softmax-over): 14 log-spaced n in [5e2,
+// 3e5], 40 reps, 3 starts (near-truth + data + random), infimum gauge.
+// --protocol published: near-truth starts, relative tolerance 1e-6, the
+// reference gauge, 10 n in [5e2, 1e5]. --quick: 6 n in [500, 1e4], 4 reps,
+// 2 starts.
 #include "common/study_cli.hpp"
 
 int main(int argc, char** argv) {
   return moelab::cli::RunMain([&] {
     moelab::cli::StudyFlags flags;
     flags.preset = "topk-over";
+    flags.protocol = "certified";  // issue: over-fitted studies measure certified MLEs
     flags.n_min = 500;
     flags.n_count = 10;
     flags.starts = 3;
@@ -34,6 +38,7 @@ int main(int argc, char** argv) {
     moelab::cli::RegisterStudyFlags(&cli, &flags);
     cli.AddInt("bad-top-k", &bad_top_k, "K-bar of the run violating the cardinality condition (0 = skip)");
     if (!cli.Parse(argc, argv)) return 0;
+    moelab::cli::ApplyProtocol(cli, true, &flags);
     moelab::cli::ApplyQuick(cli, {500, 10000, 6, 4, 2}, &flags);
     std::vector<moelab::RateStudyConfig> studies;
     const moelab::Preset preset = moelab::GetPreset(flags.preset);

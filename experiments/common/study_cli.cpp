@@ -99,10 +99,17 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
   cli->AddString("estimator", &f->estimator, "em, mle-nlopt or lse-ceres");
   cli->AddString("init", &f->init, "initialisation: near-truth, random, data");
   cli->AddInt("starts", &f->starts, "starting points per fit (best log-likelihood kept)", {1, 1000000});
+  cli->AddString("protocol", &f->protocol,
+                 "fit protocol: published (the [Demyst] near-truth protocol, relative stopping "
+                 "rule) or certified (SQUAREM-accelerated EM to an absolute tolerance from "
+                 "near-truth + data + random starts, every fit certified; see docs/rate_studies.md)");
   cli->AddInt("max-iterations", &f->max_iterations,
               "EM iterations / NLopt evaluations (x5) / Ceres iterations per fit",
               {1, kIntMax / 5});
-  cli->AddDouble("tolerance", &f->tolerance, "EM relative log-likelihood tolerance", {0.0});
+  cli->AddDouble("tolerance", &f->tolerance,
+                 "EM relative log-likelihood tolerance, the published rule (0 = off)", {0.0});
+  cli->AddDouble("abs-tolerance", &f->abs_tolerance,
+                 "EM absolute log-likelihood tolerance (0 = off; certified default 1e-8)", {0.0});
   cli->AddBool("fit-temperature", &f->fit_temperature, "temperature/activation gates: also fit tau");
   cli->AddString("gauge", &f->gauge, "Voronoi loss gauge: reference (the [Demyst] code's) or infimum");
   cli->AddString("temperature-loss", &f->temperature_loss,
@@ -148,6 +155,17 @@ void ApplyQuick(const CommandLine& cli, const QuickSettings& q, StudyFlags* f) {
   if (!cli.WasSet("starts")) f->starts = q.starts;
 }
 
+void ApplyProtocol(const CommandLine& cli, bool over_fitted, StudyFlags* f) {
+  if (ParseFitProtocol(f->protocol) != FitProtocol::kCertified) return;
+  if (!cli.WasSet("tolerance")) f->tolerance = 0.0;
+  if (!cli.WasSet("abs-tolerance")) f->abs_tolerance = 1e-8;
+  if (!cli.WasSet("max-iterations")) f->max_iterations = 100000;
+  if (!cli.WasSet("starts")) f->starts = 3;
+  if (!cli.WasSet("gauge")) f->gauge = "infimum";
+  if (over_fitted && !cli.WasSet("n-max")) f->n_max = 300000;
+  if (over_fitted && !cli.WasSet("n-count")) f->n_count = 14;
+}
+
 RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
   const Preset preset = GetPreset(f.preset);
   RateStudyConfig c;
@@ -170,7 +188,9 @@ RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
     c.fitted.top_k = 0;
   c.estimator = ParseEstimatorKind(f.estimator);
   c.em.max_iterations = static_cast<int>(f.max_iterations);
+  c.protocol = ParseFitProtocol(f.protocol);
   c.em.relative_tolerance = f.tolerance;
+  c.em.absolute_tolerance = f.abs_tolerance;
   c.em.fit_temperature = f.fit_temperature;
   c.em.num_threads = 1;
   c.mle.max_evaluations = static_cast<int>(f.max_iterations) * 5;
@@ -220,7 +240,11 @@ int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
                           " (" + ToString(s.truth.gate.kind) + "), fitted k = " +
                           std::to_string(s.fitted.num_experts) + " " + ToString(s.fitted.gate) +
                           (GateFor(s.fitted.gate).SparseK(ZeroGate(s.fitted)) > 0 ? " top-" + std::to_string(s.fitted.top_k) : "") +
-                          ", estimator " + ToString(s.estimator) + ", init " + ToString(s.init) +
+                          ", estimator " + ToString(s.estimator) + ", protocol " +
+                          ToString(s.protocol) +
+                          (s.protocol == FitProtocol::kCertified
+                               ? std::string(", starts near-truth + data + random")
+                               : ", init " + std::string(ToString(s.init))) +
                           " x" + std::to_string(s.num_starts) + ", design " + ToString(s.design.kind) +
                           ", " + std::to_string(s.replications) + " reps, seed " +
                           std::to_string(s.base_seed));

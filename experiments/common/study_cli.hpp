@@ -58,8 +58,10 @@ struct StudyFlags {
   std::string estimator = "em";
   std::string init = "near-truth";
   long long starts = 1;
+  std::string protocol = "published";  // published | certified (rate_study.hpp)
   long long max_iterations = 2000;  // EM iterations / NLopt evaluations / Ceres iterations
-  double tolerance = 1e-6;          // EM relative log-likelihood tolerance
+  double tolerance = 1e-6;          // EM relative log-likelihood tolerance (published rule)
+  double abs_tolerance = 0.0;       // EM absolute log-likelihood tolerance (0 = off)
   bool fit_temperature = false;
   std::string gauge = "reference";  // Voronoi loss gauge: reference | infimum
   std::string temperature_loss = "ratio";  // temperature atoms: ratio | raw
@@ -96,6 +98,14 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* flags);
 
 // Applies `quick` to the fields still at their defaults (call after Parse).
 void ApplyQuick(const CommandLine& cli, const QuickSettings& quick, StudyFlags* flags);
+
+// The certified protocol's settings for the flags not given explicitly (call
+// after Parse, before ApplyQuick): relative rule off (--tolerance 0),
+// --abs-tolerance 1e-8, --max-iterations 100000, --starts 3 (near-truth,
+// data, random), --gauge infimum, and for `over_fitted` binaries a grid
+// reaching --n-max 300000 (--n-count 14 from the binary's n-min). No-op for
+// the published protocol.
+void ApplyProtocol(const CommandLine& cli, bool over_fitted, StudyFlags* flags);
 
 // A study from the flags with `name`; throws std::invalid_argument for
 // unknown preset / gate / estimator / init names, bad grids etc. (validated).

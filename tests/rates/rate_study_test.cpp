@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "moelab/estimators/free_parameters.hpp"
@@ -194,6 +195,98 @@ TEST(RateStudyTest, ReferenceGaugeWithoutNearTruthStartIsFlagged) {
   EXPECT_NE(config.Warnings()[0].find("--gauge infimum"), std::string::npos);
   config.loss.gauge = VoronoiGauge::kTranslationInfimum;
   EXPECT_TRUE(config.Warnings().empty());
+}
+
+}  // namespace
+}  // namespace moelab
+
+namespace moelab {
+namespace {
+
+std::size_t Column(const RateStudyConfig& c, const std::string& name) {
+  const auto columns = c.ValueColumns();
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == name) return i;
+  ADD_FAILURE() << "no column " << name;
+  return 0;
+}
+
+// Every cell carries the certificate; the published protocol's relative rule
+// (1e-6 |l|, far above 1e-6 absolute at these n) is not certified, and its
+// fits are still reported (metrics present), not dropped.
+TEST(RateStudyCertificateTest, PublishedProtocolCellsCarryAnUncertifiedCertificate) {
+  RateStudyConfig c = FromPreset("softmax-over", {1000, 2000}, 2);
+  c.num_starts = 2;
+  const std::string dir = testing::MakeTempDir("moelab_study_cert_pub");
+  const RateStudyResult result = RunRateStudy(c, dir, Quiet(2));
+  ASSERT_EQ(result.records.size(), 4u);
+  for (const auto& r : result.records) {
+    EXPECT_EQ(r.values[Column(c, "certified")], 0.0);
+    EXPECT_GT(r.values[Column(c, "last_change")], 1e-6);
+    EXPECT_TRUE(std::isfinite(r.values[Column(c, "loss_d2")]));
+    EXPECT_GT(r.values[Column(c, "data_passes")], 0.0);
+  }
+  const StudyFacts facts = DescribeCells(c.name, c.ValueColumns(), result.records, {});
+  std::string text;
+  for (const auto& l : facts.lines) text += l + "\n";
+  EXPECT_NE(text.find("certified fraction by n: 1000:0.00 2000:0.00"), std::string::npos) << text;
+  EXPECT_NE(text.find("INCONCLUSIVE"), std::string::npos) << text;
+  const auto rows = FitStudySlopes(c.name, c.Setting(), c.ValueColumns(), result.records, {});
+  ASSERT_FALSE(rows.empty());
+  for (const auto& row : rows) {
+    EXPECT_TRUE(row.inconclusive) << row.column;
+    if (row.fit.ok) EXPECT_NE(FormatSlopeRow(row).find("INCONCLUSIVE"), std::string::npos);
+  }
+}
+
+// The certified protocol: near-truth + data + random starts, accelerated EM,
+// certificate. At these sizes most fits certify; the test asserts what must
+// hold for every fit (the columns are consistent with each other) and that
+// certification is possible at all, not a particular fraction.
+TEST(RateStudyCertificateTest, CertifiedProtocolCertifiesAndRecordsWhy) {
+  RateStudyConfig c = FromPreset("softmax-over", {800, 1600}, 2);
+  c.protocol = FitProtocol::kCertified;
+  c.num_starts = 3;
+  c.em.relative_tolerance = 0.0;
+  c.em.absolute_tolerance = 1e-8;
+  c.em.max_iterations = 100000;
+  c.loss.gauge = VoronoiGauge::kTranslationInfimum;
+  EXPECT_TRUE(c.Warnings().empty());
+  RateStudyConfig relative = c;
+  relative.em.relative_tolerance = 1e-6;
+  ASSERT_EQ(relative.Warnings().size(), 1u);
+  EXPECT_NE(relative.Warnings()[0].find("absolute_tolerance"), std::string::npos);
+  const std::string dir = testing::MakeTempDir("moelab_study_cert");
+  const RateStudyResult result = RunRateStudy(c, dir, Quiet(2));
+  ASSERT_EQ(result.records.size(), 4u);
+  int certified = 0;
+  for (const auto& r : result.records) {
+    const double cert = r.values[Column(c, "certified")];
+    EXPECT_TRUE(cert == 0.0 || cert == 1.0);
+    if (cert == 1.0) {
+      ++certified;
+      EXPECT_LE(r.values[Column(c, "last_change")], c.certificate.absolute_tolerance);
+      EXPECT_LE(r.values[Column(c, "score_norm")], c.certificate.score_tolerance);
+      EXPECT_GE(r.values[Column(c, "agreeing_starts")], 2.0);
+      const double gain = r.values[Column(c, "probe_gain")];
+      EXPECT_TRUE(std::isnan(gain) || gain <= c.certificate.probe_tolerance);
+    }
+    EXPECT_EQ(r.status, "converged");
+  }
+  EXPECT_GE(certified, 1);
+  // The published and the certified protocols are different studies.
+  RateStudyConfig published = c;
+  published.protocol = FitProtocol::kPublished;
+  EXPECT_NE(published.IdentityJson(), c.IdentityJson());
+}
+
+TEST(RateStudyCertificateTest, CertifiedProtocolNeedsEm) {
+  RateStudyConfig c = FromPreset("softmax-over", {1000}, 1);
+  c.protocol = FitProtocol::kCertified;
+  c.estimator = EstimatorKind::kMleNlopt;
+  EXPECT_TRUE(ThrowsInvalidArgument([&] { c.Validate(); }, {"estimator must be em"}));
+  EXPECT_EQ(ParseFitProtocol("certified"), FitProtocol::kCertified);
+  EXPECT_THROW(ParseFitProtocol("fast"), std::invalid_argument);
 }
 
 }  // namespace

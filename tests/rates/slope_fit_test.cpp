@@ -174,3 +174,53 @@ TEST(SlopeFitTest, BootstrapIntervalCoversAtTheStatedLevel) {
 
 }  // namespace
 }  // namespace moelab
+
+namespace moelab {
+namespace {
+
+// The robust headline: a few diverged fits (huge values) move the mean slope
+// but not the median slope, whose bootstrap CI brackets the true -1/2; the
+// upper-half slope of a pure power law equals the whole-grid one.
+TEST(SlopeFitRobustTest, MedianSlopeAndItsIntervalIgnoreAFewDivergedFits) {
+  LossSeries series;
+  Rng rng(3);
+  for (double n : {1e3, 3e3, 1e4, 3e4, 1e5, 3e5}) {
+    series.sample_sizes.push_back(n);
+    std::vector<double> v;
+    for (int r = 0; r < 40; ++r) v.push_back(std::pow(n, -0.5) * std::exp(0.2 * StandardNormal(rng)));
+    if (n == 1e3) v[0] = v[1] = 1e6;  // two diverged fits at the smallest n
+    series.values.push_back(v);
+  }
+  const SlopeFit fit = FitLogLogSlope(series);
+  ASSERT_TRUE(fit.ok);
+  EXPECT_LT(fit.mean.slope, -1.0);  // dragged by the outliers
+  EXPECT_NEAR(fit.median.slope, -0.5, 0.05);
+  EXPECT_LE(fit.median_ci_lower, fit.median.slope);
+  EXPECT_GE(fit.median_ci_upper, fit.median.slope);
+  EXPECT_LT(fit.median_ci_lower, -0.5 + 0.1);
+  EXPECT_GT(fit.median_ci_upper, -0.5 - 0.1);
+  EXPECT_EQ(fit.upper_n_min, 3e4);
+  EXPECT_NEAR(fit.upper_median.slope, -0.5, 0.1);
+  EXPECT_LE(fit.upper_ci_lower, fit.upper_median.slope);
+  EXPECT_GE(fit.upper_ci_upper, fit.upper_median.slope);
+}
+
+// A rate that settles late: flat at small n, -1/2 on the upper half. The
+// asymptotic window must see -1/2 while the whole grid does not.
+TEST(SlopeFitRobustTest, UpperHalfWindowSeesTheSettledRate) {
+  LossSeries series;
+  for (double n : {1e2, 1e3, 1e4, 1e5, 1e6, 1e7}) {
+    series.sample_sizes.push_back(n);
+    const double level = n <= 1e4 ? 0.01 : 0.01 * std::pow(n / 1e4, -0.5);
+    series.values.push_back({level, level * 1.1, level * 0.9});
+  }
+  SlopeFitOptions o;
+  o.bootstrap_samples = 0;
+  const SlopeFit fit = FitLogLogSlope(series, o);
+  EXPECT_NEAR(fit.upper_median.slope, -0.5, 1e-9);
+  EXPECT_GT(fit.median.slope, -0.4);
+  EXPECT_TRUE(std::isnan(fit.median_ci_lower));  // no bootstrap, no interval
+}
+
+}  // namespace
+}  // namespace moelab

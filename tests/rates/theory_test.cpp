@@ -39,10 +39,18 @@ TEST(TheoryTest, TableOfStatSpec25) {
   EXPECT_NE(TheoryFor("multi_b", topk).source.find("TopK"), std::string::npos);
 }
 
-TEST(TheoryTest, TemperatureGateParametersAreSlowerThanAnyPolynomial) {
+// One shared tau: the identifiable quotient is the softmax case. Quantities
+// the model identifies get the softmax rates, raw gate coordinates none - and
+// nothing is labelled "slower than any polynomial".
+TEST(TheoryTest, SharedTauTemperatureGateHasTheSoftmaxRatesOnItsQuotient) {
   const auto t = Setting(GateKind::kTemperature, 2, 2, true);
-  EXPECT_EQ(TheoryFor("single_beta1", t).kind, TheoryRate::Kind::kSlowerThanPolynomial);
-  EXPECT_EQ(TheoryFor("loss_d1", t).kind, TheoryRate::Kind::kSlowerThanPolynomial);
+  EXPECT_EQ(TheoryFor("single_beta1", t).kind, TheoryRate::Kind::kNone);
+  EXPECT_EQ(TheoryFor("loss_d1", t).kind, TheoryRate::Kind::kNone);
+  EXPECT_NE(TheoryFor("loss_d1", t).text.find("not identifiable"), std::string::npos);
+  EXPECT_EQ(TheoryFor("single_a", t).slope, -0.5);
+  EXPECT_EQ(TheoryFor("single_var", t).slope, -0.5);
+  for (const char* c : {"single_beta1", "single_tau", "loss_d1", "single_a", "weight_err"})
+    EXPECT_NE(TheoryFor(c, t).kind, TheoryRate::Kind::kSlowerThanPolynomial) << c;
   EXPECT_EQ(TheoryFor("hellinger", t).slope, -0.5);
   EXPECT_EQ(TheoryFor("loss_ratio", t).slope, -0.5);
   const auto a = Setting(GateKind::kActivation, 2, 2, true);

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "moelab/core/check.hpp"
+#include "moelab/estimators/detail/block_runner.hpp"
 #include "moelab/estimators/detail/em_engine.hpp"
 #include "moelab/estimators/detail/fit_input.hpp"
 #include "moelab/estimators/variance_floor.hpp"
@@ -16,6 +17,7 @@ void EmOptions::Validate() const {
   constexpr const char* kFn = "EmOptions::Validate";
   if (max_iterations < 1) ThrowInvalid(kFn, "max_iterations must be >= 1");
   CheckNonNegative(kFn, "relative_tolerance", relative_tolerance);
+  CheckNonNegative(kFn, "absolute_tolerance", absolute_tolerance);
   CheckNonNegative(kFn, "parameter_tolerance", parameter_tolerance);
   CheckVarianceFloor(kFn, variance_floor);
   CheckNonNegative(kFn, "min_expert_mass", min_expert_mass);
@@ -37,6 +39,7 @@ double Seconds(Clock::time_point since) {
 FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const EmOptions& options) {
   constexpr const char* kFn = "FitEm";
   const auto start_time = Clock::now();
+  const long long passes_before = detail::DataPassCount();
   options.Validate();
   detail::CheckFitInput(kFn, data, init);
   detail::CheckEnoughObservations(kFn, data.size(),
@@ -56,6 +59,7 @@ FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const Em
     result.evaluations = engine.evaluations();
     result.variance_floor_hits = CountVarianceFloorHits(result.params, options.variance_floor);
     result.empty_expert_events = engine.empty_expert_events();
+    result.data_passes = detail::DataPassCount() - passes_before;
     std::ostringstream os;
     os << message;
     if (engine.variance_floor_hits() > 0) {
@@ -106,11 +110,19 @@ FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const Em
     summary.parameter_change = step.parameter_change;
     summary.seconds = Seconds(start_time);
     summary.selection_changed = step.selection_changes > 0;
+    result.last_change = change;
+    result.last_parameter_change = step.parameter_change;
     if (options.record_history) result.history.push_back(summary);
     if (options.callback && options.callback(summary) == CallbackReturn::kStop) {
       std::ostringstream os;
       os << "stopped by the iteration callback at iteration " << iteration;
       return finish(TerminationType::kUserStopped, os.str());
+    }
+    if (options.absolute_tolerance > 0.0 && change <= options.absolute_tolerance) {
+      std::ostringstream os;
+      os << "log-likelihood change " << change << " <= " << options.absolute_tolerance
+         << " at iteration " << iteration;
+      return finish(TerminationType::kConverged, os.str());
     }
     if (summary.relative_change <= options.relative_tolerance) {
       std::ostringstream os;

@@ -37,7 +37,7 @@
 // counted in FitResult::likelihood_decreases.
 //
 // Stopping: |l_t - l_{t-1}| <= relative_tolerance * |l_{t-1}| (the [Demyst]
-// protocol, §2.6), or the max-norm change of the parameters (gate packed as in
+// protocol), or |l_t - l_{t-1}| <= absolute_tolerance, or the max-norm change of the parameters (gate packed as in
 // gates/gate.hpp, expert slopes, intercepts and variances) <= parameter_tolerance,
 // or max_iterations, or the callback. Numerical trouble (a non-finite
 // log-likelihood) ends the fit with kNumericalFailure and the last finite
@@ -66,7 +66,13 @@ namespace moelab {
 
 struct EmOptions {
   int max_iterations = 2000;          // published protocol (stat_spec §2.6); >= 1
-  double relative_tolerance = 1e-6;   // stop when |l_t - l_{t-1}| <= tol * |l_{t-1}|; >= 0
+  double relative_tolerance = 1e-6;   // the published [Demyst] rule: stop when
+                                      // |l_t - l_{t-1}| <= tol * |l_{t-1}|; >= 0 (0: only an
+                                      // exact fixed point stops).
+                                      // An absolute tolerance growing with n: at large n
+                                      // it stops over-fitted EM early (use the next one)
+  double absolute_tolerance = 0.0;    // stop when |l_t - l_{t-1}| <= tol (log-likelihood
+                                      // units, the same meaning at every n); >= 0 (0 = off)
   double parameter_tolerance = 0.0;   // stop when max-norm parameter change <= tol
                                       // (0 = off); >= 0
   double variance_floor = kDefaultVarianceFloor;  // relative to Var(y): expert variances

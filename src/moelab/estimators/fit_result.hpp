@@ -16,6 +16,7 @@
 //                estimator's variance floor (a repair the caller must see).
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ struct FitResult {
   int restarts = 1;               // starts tried (with restarts)
   int best_restart = 0;           // index of the start that was kept
   double seconds = 0.0;           // wall time of the whole fit
+  // How the fit ended (EM and accelerated EM; NaN / 0 where the estimator
+  // does not track them): |l_t - l_{t-1}| and the max-norm change of the
+  // parameters at the last iteration, and the passes over the data made
+  // (every E-step, variance pass, inner IRLS / L-BFGS gate evaluation,
+  // accelerator map evaluation and polish evaluation).
+  double last_change = std::numeric_limits<double>::quiet_NaN();
+  double last_parameter_change = std::numeric_limits<double>::quiet_NaN();
+  long long data_passes = 0;
 
   bool IsUsable() const { return moelab::IsUsable(termination); }
   // One line: estimator, termination, log-likelihood, iterations, time.

@@ -1,11 +1,14 @@
 #include "moelab/rates/rate_study.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "moelab/core/check.hpp"
 #include "moelab/core/rng.hpp"
+#include "moelab/estimators/accelerated_em.hpp"
+#include "moelab/estimators/certified_fit.hpp"
 #include "moelab/estimators/restarts.hpp"
 #include "moelab/io/params_json.hpp"
 #include "moelab/metrics/topk_cardinality.hpp"
@@ -37,6 +40,21 @@ bool WantsRatioLoss(const RateStudyConfig& c) {
 
 const std::vector<std::string> kParameters = {"beta1", "a", "b", "var"};
 
+// Largest pairwise difference of gate coefficients (intercepts and slope
+// entries) between experts: translation-invariant, so the gauge does not
+// matter.
+double GateSpread(const GateParams& gate) {
+  double spread = 0.0;
+  for (Index i = 0; i < gate.bias.size(); ++i) {
+    for (Index j = i + 1; j < gate.bias.size(); ++j) {
+      spread = std::max(spread, std::abs(gate.bias[i] - gate.bias[j]));
+      for (Index c = 0; c < gate.slope.cols(); ++c)
+        spread = std::max(spread, std::abs(gate.slope(i, c) - gate.slope(j, c)));
+    }
+  }
+  return spread;
+}
+
 }  // namespace
 
 const char* ToString(EstimatorKind kind) {
@@ -46,6 +64,20 @@ const char* ToString(EstimatorKind kind) {
     case EstimatorKind::kLseCeres: return "lse-ceres";
   }
   return "?";
+}
+
+const char* ToString(FitProtocol protocol) {
+  switch (protocol) {
+    case FitProtocol::kPublished: return "published";
+    case FitProtocol::kCertified: return "certified";
+  }
+  return "?";
+}
+
+FitProtocol ParseFitProtocol(const std::string& name) {
+  if (name == "published") return FitProtocol::kPublished;
+  if (name == "certified") return FitProtocol::kCertified;
+  throw std::invalid_argument("unknown protocol '" + name + "' (valid: published, certified)");
 }
 
 EstimatorKind ParseEstimatorKind(const std::string& name) {
@@ -90,6 +122,11 @@ void RateStudyConfig::Validate() const {
                              ") by the Voronoi loss; fit a gate of the truth's family");
   if (replications < 1) ThrowInvalid(kWhere, "replications must be >= 1");
   if (num_starts < 1) ThrowInvalid(kWhere, "num_starts must be >= 1");
+  certificate.Validate();
+  if (probe_max_iterations < 1) ThrowInvalid(kWhere, "probe_max_iterations must be >= 1");
+  if (max_probe_rounds < 0) ThrowInvalid(kWhere, "max_probe_rounds must be >= 0");
+  if (protocol == FitProtocol::kCertified && estimator != EstimatorKind::kEm)
+    ThrowInvalid(kWhere, "the certified protocol fits by (accelerated) EM: estimator must be em");
   switch (estimator) {
     case EstimatorKind::kEm: em.Validate(); break;
     case EstimatorKind::kMleNlopt: mle.Validate(); break;
@@ -118,11 +155,21 @@ std::vector<std::string> RateStudyConfig::Warnings() const {
   // reference expert. Only the near-truth start ties the two together (it maps
   // the fitted reference onto the true one); from other starts the labels are
   // arbitrary and the loss can be inflated by a relabelling alone.
-  if (init != InitStrategy::kNearTruth && loss.gauge == VoronoiGauge::kReferenceExpert) {
+  const bool mixed_starts = protocol == FitProtocol::kCertified && num_starts > 1;
+  if ((init != InitStrategy::kNearTruth || mixed_starts) &&
+      loss.gauge == VoronoiGauge::kReferenceExpert) {
     warnings.push_back(
-        "WARNING: the reference-expert gauge with a '" + std::string(ToString(init)) +
-        "' start: the fit's last expert need not correspond to the true reference expert, "
+        "WARNING: the reference-expert gauge with a '" +
+        std::string(mixed_starts ? "data/random" : ToString(init)) + "' start: the fit's last expert need not correspond to the true reference expert, "
         "so D1/D2 may be inflated by the labelling; use --gauge infimum (label-free)");
+  }
+  if (protocol == FitProtocol::kCertified &&
+      (!(em.absolute_tolerance > 0.0) || em.relative_tolerance > 0.0)) {
+    warnings.push_back(
+        "WARNING: the certified protocol with em.relative_tolerance > 0 or no "
+        "em.absolute_tolerance: fits stop by the relative rule and will mostly not be "
+        "certified; set relative_tolerance = 0 and absolute_tolerance = 1e-8 (the CLI's "
+        "--protocol certified does)");
   }
   return warnings;
 }
@@ -142,6 +189,10 @@ std::vector<std::string> RateStudyConfig::ValueColumns() const {
   }
   for (const char* c : {"loglik_excess", "iterations", "n_multi_atoms", "n_empty_cells",
                         "variance_floor_hits", "empty_expert_events"})
+    columns.push_back(c);
+  for (const char* c : {"certified", "score_norm", "newton_decrement", "probe_gain",
+                        "last_change", "parameter_change", "agreeing_starts", "gate_diverged",
+                        "data_passes"})
     columns.push_back(c);
   return columns;
 }
@@ -171,6 +222,7 @@ std::string RateStudyConfig::IdentityJson() const {
     case EstimatorKind::kEm:
       j["em"] = {{"max_iterations", em.max_iterations},
                  {"relative_tolerance", em.relative_tolerance},
+                 {"absolute_tolerance", em.absolute_tolerance},
                  {"parameter_tolerance", em.parameter_tolerance},
                  {"variance_floor", em.variance_floor},
                  {"min_expert_mass", em.min_expert_mass},
@@ -193,6 +245,21 @@ std::string RateStudyConfig::IdentityJson() const {
                   {"variance_floor", lse.variance_floor}};
       break;
   }
+  j["protocol"] = ToString(protocol);
+  j["certificate"] = {{"absolute_tolerance", certificate.absolute_tolerance},
+                      {"parameter_tolerance", certificate.parameter_tolerance},
+                      {"score_tolerance", certificate.score_tolerance},
+                      {"decrement_tolerance", certificate.decrement_tolerance},
+                      {"hessian_step", certificate.hessian_step},
+                      {"probe", certificate.probe},
+                      {"probe_pairs", certificate.probe_pairs},
+                      {"probe_radius", certificate.probe_radius},
+                      {"probe_separation", certificate.probe_separation},
+                      {"probe_tolerance", certificate.probe_tolerance},
+                      {"start_tolerance", certificate.start_tolerance},
+                      {"min_agreeing_starts", certificate.min_agreeing_starts},
+                      {"probe_max_iterations", probe_max_iterations},
+                      {"max_probe_rounds", max_probe_rounds}};
   j["init"] = ToString(init);
   j["num_starts"] = num_starts;
   j["sample_sizes"] = sample_sizes;
@@ -224,7 +291,57 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
     }
     throw std::logic_error("RunMoeCell: unknown estimator");
   };
-  const FitResult result = BestOfStarts(config.num_starts, make_start, fit, rng);
+  // The short refit of the certificate's probe: accelerated EM with the
+  // study's EM options (the MLE's floor and temperature for an NLopt study).
+  AcceleratedEmOptions probe_fitter = CertifiedFitterDefaults();
+  const bool fit_tau = config.fit_temperature();
+  const double variance_floor = config.estimator == EstimatorKind::kMleNlopt
+                                    ? config.mle.variance_floor
+                                    : config.em.variance_floor;
+  if (config.estimator == EstimatorKind::kEm) {
+    probe_fitter.em = config.em;
+    probe_fitter.em.relative_tolerance = 0.0;
+    if (!(probe_fitter.em.absolute_tolerance > 0.0)) probe_fitter.em.absolute_tolerance = 1e-8;
+  }
+  probe_fitter.em.variance_floor = variance_floor;
+  probe_fitter.em.fit_temperature = fit_tau;
+  probe_fitter.em.max_iterations = config.probe_max_iterations;
+
+  FitResult result;
+  FitCertificate certificate;
+  if (config.protocol == FitProtocol::kCertified) {
+    // All starts drawn first, in order (near-truth, data, random...), so they
+    // depend on the seed only.
+    std::vector<MoeParams> starts;
+    for (int s = 0; s < config.num_starts; ++s) {
+      const InitStrategy strategy = s == 0   ? InitStrategy::kNearTruth
+                                    : s == 1 ? InitStrategy::kDataDriven
+                                             : InitStrategy::kRandom;
+      starts.push_back(MakeInitialParams(strategy, data, config.fitted, &config.truth, rng));
+    }
+    CertifiedFitOptions options;
+    options.fitter.em = config.em;
+    options.certificate = config.certificate;
+    options.probe_max_iterations = config.probe_max_iterations;
+    options.max_probe_rounds = config.max_probe_rounds;
+    CertifiedFit certified = FitCertified(data, starts, options);
+    result = std::move(certified.fit);
+    certificate = std::move(certified.certificate);
+  } else {
+    std::vector<double> start_log_likelihoods;
+    const auto fit_and_record = [&](const MoeParams& start) {
+      FitResult r = fit(start);
+      start_log_likelihoods.push_back(r.IsUsable() ? r.log_likelihood : kNaN);
+      return r;
+    };
+    result = BestOfStarts(config.num_starts, make_start, fit_and_record, rng);
+    const ProbeRefit refit = [&](const MoeParams& start) {
+      return FitAcceleratedEm(data, start, probe_fitter);
+    };
+    certificate = CertifyFit(data, result, fit_tau, variance_floor, start_log_likelihoods, refit,
+                             config.certificate);
+    result.data_passes += certificate.data_passes;
+  }
 
   const std::vector<std::string> columns = config.ValueColumns();
   CellRecord record;
@@ -237,7 +354,16 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
   set("iterations", result.iterations);
   set("variance_floor_hits", result.variance_floor_hits);
   set("empty_expert_events", result.empty_expert_events);
+  set("certified", certificate.certified ? 1.0 : 0.0);
+  set("score_norm", certificate.score_norm);
+  set("newton_decrement", certificate.newton_decrement);
+  set("probe_gain", certificate.probe_gain);
+  set("last_change", certificate.last_change);
+  set("parameter_change", certificate.last_parameter_change);
+  set("agreeing_starts", certificate.agreeing_starts);
+  set("data_passes", static_cast<double>(result.data_passes));
   if (!result.IsUsable()) return record;
+  set("gate_diverged", GateSpread(result.params.gate) > 10.0 * GateSpread(config.truth.gate) ? 1.0 : 0.0);
 
   try {
     const VoronoiLossResult loss = ComputeVoronoiLoss(config.truth, result.params, config.loss);

@@ -20,6 +20,24 @@
 //      excess log-likelihood (l_fit - l_true)/n, iterations and repair counts.
 //      The status column is the fit's termination; a failed (unusable) fit
 //      has NaN metrics.
+//   4. certificate (estimators/certificate.hpp) of the kept fit, in every
+//      protocol: columns certified (1/0), score_norm, newton_decrement,
+//      probe_gain, last_change, parameter_change, agreeing_starts,
+//      gate_diverged (1 when some pairwise difference of fitted gate
+//      coefficients exceeds 10 times the largest true one: a gate running off
+//      to a hard switch), data_passes. Uncertified fits keep their metrics:
+//      they are reported, never dropped.
+//
+// Protocols (FitProtocol, by name):
+//   published  the [Demyst] protocol: `init` for every start, the configured
+//              estimator and its stopping rule (EM: relative tolerance 1e-6),
+//              best log-likelihood kept.
+//   certified  start 0 near-truth, start 1 data-driven, the others random;
+//              EM accelerated by SQUAREM (accelerated_em.hpp) to em's
+//              absolute tolerance; the best is certified and, when the
+//              split-and-refit probe finds a higher likelihood, refitted from
+//              there (certified_fit.hpp). EM only; set em.relative_tolerance
+//              = 0 and em.absolute_tolerance (1e-8) - Warnings() says so.
 //
 // Every study input is checked by Validate() before any work: empty or
 // non-increasing grid, n below the number of free parameters, K-bar > k,
@@ -30,6 +48,7 @@
 #include <string>
 #include <vector>
 
+#include "moelab/estimators/certificate.hpp"
 #include "moelab/estimators/em.hpp"
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/initialization.hpp"
@@ -45,6 +64,11 @@
 namespace moelab {
 
 enum class EstimatorKind { kEm, kMleNlopt, kLseCeres };
+enum class FitProtocol { kPublished, kCertified };
+
+const char* ToString(FitProtocol protocol);  // "published", "certified"
+// Throws std::invalid_argument listing the valid names.
+FitProtocol ParseFitProtocol(const std::string& name);
 
 const char* ToString(EstimatorKind kind);  // "em", "mle-nlopt", "lse-ceres"
 // Throws std::invalid_argument listing the valid names.
@@ -59,8 +83,12 @@ struct RateStudyConfig {
   EmOptions em;                    // used when estimator == kEm
   MleNloptOptions mle;             // kMleNlopt
   LseCeresOptions lse;             // kLseCeres
-  InitStrategy init = InitStrategy::kNearTruth;
+  FitProtocol protocol = FitProtocol::kPublished;  // see the header comment
+  InitStrategy init = InitStrategy::kNearTruth;    // published protocol only
   int num_starts = 1;              // >= 1; best log-likelihood kept (restarts.hpp)
+  CertificateOptions certificate;  // every protocol records the certificate
+  int probe_max_iterations = 3000; // EM-map evaluations of one probe refit; >= 1
+  int max_probe_rounds = 3;        // certified protocol: refits from a better probe point
   std::vector<Index> sample_sizes; // strictly increasing, each >= NumFreeParameters
                                    // (estimators/free_parameters.hpp) of `fitted`
   int replications = 40;           // >= 1

@@ -34,6 +34,25 @@ double Mean(const std::vector<double>& v) {
   return s / static_cast<double>(v.size());
 }
 
+// OLS of log(median) on log n over the points from `begin` whose median is
+// positive; slope NaN with fewer than 2 such points.
+LineFit MedianLine(const std::vector<double>& log_n, const std::vector<double>& medians,
+                   std::size_t begin) {
+  std::vector<double> x, y;
+  for (std::size_t g = begin; g < medians.size(); ++g) {
+    if (medians[g] > 0.0) {
+      x.push_back(log_n[g]);
+      y.push_back(std::log(medians[g]));
+    }
+  }
+  if (x.size() < 2) {
+    LineFit none;
+    none.slope = none.intercept = none.std_error = kNaN;
+    return none;
+  }
+  return FitLine(x, y);
+}
+
 }  // namespace
 
 void SlopeFitOptions::Validate() const {
@@ -81,6 +100,9 @@ SlopeFit FitLogLogSlope(const LossSeries& series, const SlopeFitOptions& options
   SlopeFit fit;
   fit.confidence = options.confidence;
   fit.ci_lower = fit.ci_upper = kNaN;
+  fit.median_ci_lower = fit.median_ci_upper = fit.upper_ci_lower = fit.upper_ci_upper = kNaN;
+  fit.upper_median.slope = fit.upper_median.intercept = fit.upper_median.std_error = kNaN;
+  fit.upper_n_min = kNaN;
 
   // Usable values per grid point, after trimming.
   std::vector<std::vector<double>> kept;
@@ -126,6 +148,10 @@ SlopeFit FitLogLogSlope(const LossSeries& series, const SlopeFitOptions& options
   } else {
     fit.median.slope = fit.median.intercept = fit.median.std_error = kNaN;
   }
+  const std::size_t upper_begin = kept.size() / 2;  // the last ceil(G/2) points
+  fit.upper_n_min = fit.used_n[upper_begin];
+  fit.upper_median = MedianLine(log_n, fit.used_median, upper_begin);
+  fit.median_ci_lower = fit.median_ci_upper = fit.upper_ci_lower = fit.upper_ci_upper = kNaN;
   fit.ok = true;
   if (fit.dropped_points > 0 || fit.dropped_values > 0) {
     fit.message = std::to_string(fit.dropped_values) + " non-finite values and " +
@@ -138,9 +164,9 @@ SlopeFit FitLogLogSlope(const LossSeries& series, const SlopeFitOptions& options
   if (options.bootstrap_samples == 0) return fit;
 
   Rng rng(options.bootstrap_seed);
-  std::vector<double> slopes;
+  std::vector<double> slopes, median_slopes, upper_slopes;
   std::vector<std::vector<double>> point_means(G);
-  std::vector<double> boot_log_mean(G);
+  std::vector<double> boot_log_mean(G), boot_median(G), resample;
   slopes.reserve(options.bootstrap_samples);
   for (int b = 0; b < options.bootstrap_samples; ++b) {
     bool valid = true;
@@ -148,18 +174,38 @@ SlopeFit FitLogLogSlope(const LossSeries& series, const SlopeFitOptions& options
       const auto& v = kept[g];
       boost::random::uniform_int_distribution<std::size_t> pick(0, v.size() - 1);
       double sum = 0.0;
-      for (std::size_t r = 0; r < v.size(); ++r) sum += v[pick(rng)];
+      resample.clear();
+      for (std::size_t r = 0; r < v.size(); ++r) {
+        resample.push_back(v[pick(rng)]);
+        sum += resample.back();
+      }
       const double m = sum / static_cast<double>(v.size());
       point_means[g].push_back(m);
+      boot_median[g] = Median(resample);
       if (m > 0.0) boot_log_mean[g] = std::log(m);
       else valid = false;
     }
     if (valid) slopes.push_back(FitLine(log_n, boot_log_mean).slope);
+    // The same resamples give the robust slopes' intervals.
+    const double median_slope = MedianLine(log_n, boot_median, 0).slope;
+    if (std::isfinite(median_slope)) median_slopes.push_back(median_slope);
+    const double upper_slope = MedianLine(log_n, boot_median, G / 2).slope;
+    if (std::isfinite(upper_slope)) upper_slopes.push_back(upper_slope);
   }
   const double alpha = 1.0 - options.confidence;
   std::sort(slopes.begin(), slopes.end());
   fit.ci_lower = SortedQuantile(slopes, alpha / 2.0);
   fit.ci_upper = SortedQuantile(slopes, 1.0 - alpha / 2.0);
+  std::sort(median_slopes.begin(), median_slopes.end());
+  std::sort(upper_slopes.begin(), upper_slopes.end());
+  if (std::isfinite(fit.median.slope)) {
+    fit.median_ci_lower = SortedQuantile(median_slopes, alpha / 2.0);
+    fit.median_ci_upper = SortedQuantile(median_slopes, 1.0 - alpha / 2.0);
+  }
+  if (std::isfinite(fit.upper_median.slope)) {
+    fit.upper_ci_lower = SortedQuantile(upper_slopes, alpha / 2.0);
+    fit.upper_ci_upper = SortedQuantile(upper_slopes, 1.0 - alpha / 2.0);
+  }
   for (std::size_t g = 0; g < G; ++g) {
     std::sort(point_means[g].begin(), point_means[g].end());
     fit.mean_lower[g] = SortedQuantile(point_means[g], alpha / 2.0);

@@ -12,6 +12,12 @@
 //   std_error     the classical OLS standard error of the mean slope; it
 //                 ignores that each log-mean is itself noisy, so it is only
 //                 indicative
+//   robust CI     the same bootstrap for the median slope (the headline slope
+//                 of a study: a few diverged fits cannot drive it)
+//   upper half    the median slope and its bootstrap CI on the upper half of
+//                 the used grid (the last ceil(G/2) points; needs >= 2): the
+//                 asymptotic-window check - beside the whole-grid slope it
+//                 shows whether the rate has settled
 //   CI            percentile bootstrap over replications: resample the R_g
 //                 values WITHIN each n with replacement, recompute every mean
 //                 and the OLS slope, B times; the CI is the (a/2, 1 - a/2)
@@ -70,6 +76,12 @@ struct SlopeFit {
   double ci_lower = 0.0;    // percentile bootstrap CI of mean.slope (NaN when B = 0)
   double ci_upper = 0.0;
   double confidence = 0.0;
+  double median_ci_lower = 0.0;  // percentile bootstrap CI of median.slope (NaN when B = 0)
+  double median_ci_upper = 0.0;
+  LineFit upper_median;          // median slope on the upper half of the used grid
+                                 // (slope NaN with fewer than 2 points there)
+  double upper_ci_lower = 0.0, upper_ci_upper = 0.0;  // its bootstrap CI
+  double upper_n_min = 0.0;      // smallest n of the upper half
   // Per used grid point: n, mean, median, and the (a/2, 1-a/2) quantiles of
   // the bootstrap means (error bars for plots; NaN when B = 0).
   std::vector<double> used_n, used_mean, used_median, mean_lower, mean_upper;

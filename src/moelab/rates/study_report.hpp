@@ -9,10 +9,19 @@
 // Files (WriteStudyReport, in the given folder):
 //   slopes.csv    study,column,theory,theory_slope,slope,intercept,std_error,
 //                 ci_lower,ci_upper,median_slope,num_points,n_min,n_max,
-//                 trimmed,verdict  (%.6g numbers)
+//                 trimmed,verdict,median_ci_lower,median_ci_upper,upper_slope,
+//                 upper_ci_lower,upper_ci_upper,upper_n_min,mean_verdict,
+//                 min_certified_fraction,inconclusive  (%.6g numbers).
+//                 `slope` is the mean-based OLS slope (kept as a column);
+//                 the headline is the median slope with its bootstrap CI,
+//                 and `verdict` judges it; upper_* is the asymptotic window
+//                 (upper half of the grid).
 //   summary.txt   the readable version: per study its setting, status counts,
-//                 mean iterations and seconds per n, then one line per column:
-//                 measured slope [CI] vs theory -> verdict
+//                 mean iterations and seconds per n, per n the fraction of
+//                 certified fits and of fits whose gate diverged, then one line
+//                 per column: headline slope [CI], upper-half slope, mean slope
+//                 vs theory -> verdict (qualified: certified or not,
+//                 inconclusive when certified fractions are below 90 %)
 //   plots/<study>_<family>.{png,gp,dat}: one log-log plot per metric family
 //                 (loss: loss_d1/loss_d2, weight_err, loss_ratio; density:
 //                 hellinger, tv; parameters: single_* and multi_*; loglik:
@@ -36,9 +45,19 @@ struct SlopeRow {
   std::string column;
   SlopeFit fit;
   TheoryRate theory;
-  Verdict verdict = Verdict::kNoFit;
+  Verdict verdict = Verdict::kNoFit;       // of the headline (median) slope and its CI
+  Verdict mean_verdict = Verdict::kNoFit;  // of the mean-based OLS slope and its CI
   int trimmed = 0;
+  // Smallest fraction of certified fits over the grid (NaN when the cells
+  // carry no certificate) and whether the slopes are therefore inconclusive
+  // (below kMinCertifiedFraction at some n).
+  double min_certified_fraction = 0.0;
+  bool inconclusive = false;
 };
+
+// A study whose certified fraction is below this at some n has inconclusive
+// slopes: uncertified fits describe where the optimiser stopped.
+inline constexpr double kMinCertifiedFraction = 0.9;
 
 // The columns whose slopes are meaningful (losses and errors).
 bool IsSlopeColumn(const std::string& column);

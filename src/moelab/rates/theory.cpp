@@ -43,7 +43,8 @@ TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
   const char* base_source = key == "topk" ? "stat_spec §3.2-3.3 ([TopK])"
                             : activation ? "stat_spec §4.3 ([Temp], activation gate)"
                             : key == "temperature"
-                                ? "stat_spec §4.3 ([Temp], temperature gate)"
+                                ? "[Demyst] rates on the identifiable quotient (beta/tau) of the "
+                                  "shared-tau temperature gate"
                                 : "stat_spec §2.5 ([Demyst] Thm 1-2)";
   if (column == "hellinger" || column == "tv")
     return Polynomial(-0.5, "n^-1/2", std::string(base_source) + ", density");
@@ -60,11 +61,23 @@ TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
   const bool is_multi = StartsWith(column, "multi_");
   if (!is_loss && !is_weight && !is_single && !is_multi) return {};
   if (temperature) {
-    TheoryRate t;
-    t.kind = TheoryRate::Kind::kSlowerThanPolynomial;
-    t.text = "slower than any polynomial";
-    t.source = "stat_spec §4.3 ([Temp] abstract: possibly O(1/log n))";
-    return t;
+    // One shared tau: (beta, tau) -> c (beta, tau) is an exact symmetry, so
+    // the identifiable quotient is the softmax model in beta/tau and every
+    // quantity the model identifies has the softmax rates (the experts
+    // n^-1/2). [Temp]'s "slower than any polynomial" is a reconstruction from
+    // its abstract and cannot show here; a variant such as per-expert
+    // temperatures might show it (not built). Raw gate coordinates are not
+    // identified at all: no rate.
+    const bool gate_coordinate = is_loss || is_weight || column == "single_beta1" ||
+                                 column == "multi_beta1" || column == "single_tau" ||
+                                 column == "multi_tau";
+    if (gate_coordinate) {
+      TheoryRate t;
+      t.kind = TheoryRate::Kind::kNone;
+      t.text = "raw (beta, tau) not identifiable (one shared tau); beta/tau: n^-1/2";
+      t.source = "moelab: exact scale symmetry of the shared-tau temperature gate";
+      return t;
+    }
   }
   if (is_loss || is_weight || is_single)
     return Polynomial(-0.5, "n^-1/2", std::string(base_source) + (is_single ? ", singleton cells" : ""));
@@ -74,7 +87,8 @@ TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
   if (activation) {
     if (parameter == "beta1" || parameter == "tau")
       return Polynomial(-0.5, "n^-1/2", "stat_spec §4.3 (activation, over-fitted: gating)");
-    return Polynomial(-0.25, "n^-1/4", "stat_spec §4.3 (activation, over-fitted: 'often', low confidence)");
+    return Polynomial(-0.25, "n^-1/4",
+                      "reconstruction of [Temp] (activation, over-fitted: 'often', low confidence)");
   }
   const Index m = setting.largest_cell();
   const double rbar = Rbar(m);

@@ -13,9 +13,13 @@
 //   multi_{beta1,b,tau}                   -              -1/(2 rbar(m)): -1/8 (m=2), -1/12 (m=3)
 //   multi_{a,var}                         -              -1/rbar(m):     -1/4 (m=2), -1/6  (m=3)
 //   loglik_excess = (l_fit - l_true)/n    -1 (Wilks: 2 n excess -> chi^2_p, mean p / 2n)
-//   temperature gate with tau fitted: every parameter quantity is "slower
-//   than any polynomial" (no numeric slope; the verdict compares with the
-//   activation gate); density and ratio losses stay -1/2.
+//   temperature gate with ONE shared tau, tau fitted: (beta, tau) -> c (beta,
+//   tau) is an exact symmetry, so the identifiable quotient is the softmax
+//   model in beta/tau: the experts, the density and the ratio loss have the
+//   softmax rates (-1/2); raw gate coordinates (beta1, tau, and the losses
+//   built on them) are not identifiable and get no rate. [Temp]'s "slower
+//   than any polynomial" (a reconstruction from its abstract) cannot arise
+//   in this gate; a variant such as per-expert temperatures might show it.
 //   activation gate, over-fitted: gating -1/2, others "often -1/4" ([V-sec],
 //   low confidence).
 //

@@ -16,7 +16,13 @@ Index BlockRunner::BlockSize(Index block) const {
   return std::min(kRowsPerBlock, num_rows_ - BlockBegin(block));
 }
 
+long long& DataPassCount() {
+  thread_local long long count = 0;
+  return count;
+}
+
 void BlockRunner::Run(const std::function<void(Index, int)>& fn) const {
+  ++DataPassCount();
   if (num_threads_ <= 1) {
     for (Index b = 0; b < num_blocks_; ++b) fn(b, 0);
     return;

@@ -31,6 +31,7 @@ class BlockRunner {
   // Calls fn(block, thread_slot) once for every block; thread_slot is in
   // [0, num_threads()) and identifies per-thread scratch. Blocks are handed
   // out in contiguous ranges, one range per thread.
+  // Each call is one pass over the data and adds 1 to DataPassCount().
   void Run(const std::function<void(Index block, int thread_slot)>& fn) const;
 
  private:
@@ -38,5 +39,12 @@ class BlockRunner {
   Index num_blocks_;
   int num_threads_;
 };
+
+// Passes over the data (BlockRunner::Run calls) made by the calling thread
+// since it started. Per thread, so a fit that reads it before and after
+// counts its own passes even while other threads fit other cells; the
+// benchmarks and FitResult::data_passes use it to compare estimators by the
+// work they do rather than by wall time alone.
+long long& DataPassCount();
 
 }  // namespace moelab::detail
