@@ -8,13 +8,9 @@
 //                     exponents, run time
 //   maxvio.png, regret.png, heatmap_<policy>.png  with their .gp and .dat
 // See docs/load_balancing.md for the definitions.
-#include <gnuplot-iostream.h>
-
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,65 +21,13 @@
 
 #include "common/cli.hpp"
 #include "moelab/io/gnuplot_plot.hpp"
+#include "moelab/routing/balancing_policy.hpp"
 #include "moelab/routing/load_balance_run.hpp"
 
 namespace fs = std::filesystem;
 using namespace moelab;
 
 namespace {
-
-struct Policy {
-  std::string name;
-  BalancerOptions options;
-};
-
-// name[@value]; value overrides the policy's rate / constant / coefficient.
-Policy ParsePolicy(const std::string& spec, double alf_rate, double inv_c0, double isqrt_c0,
-                   double sign_inv_c0, double aux_coeff, double aux_lr) {
-  const auto at = spec.find('@');
-  const std::string name = spec.substr(0, at);
-  const bool has_value = at != std::string::npos;
-  const double value = has_value ? std::stod(spec.substr(at + 1)) : 0.0;
-  Policy p{spec, {}};
-  BalancerOptions& b = p.options;
-  auto dual = [&](DualUpdate u, StepSchedule s, double rate) {
-    b.kind = BalancerKind::kDualSubgradient;
-    b.update = u;
-    b.schedule = s;
-    b.rate = has_value ? value : rate;
-  };
-  if (name == "none") {
-  } else if (name == "alf-const") {
-    dual(DualUpdate::kSign, StepSchedule::kConstant, alf_rate);
-  } else if (name == "alf-const-micro") {
-    dual(DualUpdate::kSign, StepSchedule::kConstant, alf_rate);
-    b.per_microbatch = true;
-  } else if (name == "alf-lin-const") {
-    dual(DualUpdate::kLinear, StepSchedule::kConstant, alf_rate);
-  } else if (name == "alf-inv") {
-    dual(DualUpdate::kLinear, StepSchedule::kInverse, inv_c0);
-  } else if (name == "alf-isqrt") {
-    dual(DualUpdate::kLinear, StepSchedule::kInverseSqrt, isqrt_c0);
-  } else if (name == "alf-sign-inv") {
-    dual(DualUpdate::kSign, StepSchedule::kInverse, sign_inv_c0);
-  } else if (name == "alf-sign-isqrt") {
-    dual(DualUpdate::kSign, StepSchedule::kInverseSqrt, sign_inv_c0);
-  } else if (name == "aux-micro" || name == "aux-seq" || name == "aux-global") {
-    b.kind = BalancerKind::kAuxLoss;
-    b.level = name == "aux-micro" ? CountingLevel::kMicroBatch
-              : name == "aux-seq" ? CountingLevel::kSequence
-                                  : CountingLevel::kGlobal;
-    b.aux_coeff = has_value ? value : aux_coeff;
-    b.aux_learning_rate = aux_lr;
-  } else {
-    throw std::invalid_argument("unknown policy '" + name +
-                                "' (valid: none, alf-const, alf-const-micro, alf-lin-const, alf-inv, "
-                                "alf-isqrt, alf-sign-inv, alf-sign-isqrt, aux-micro, aux-seq, aux-global; "
-                                "append @value to set the rate/constant/coefficient)");
-  }
-  b.Validate();
-  return p;
-}
 
 std::vector<std::string> SplitList(const std::string& text) {
   std::vector<std::string> out;
@@ -99,73 +43,6 @@ std::string Cell(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
-}
-
-bool GnuplotOnPath() {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':'))
-    if (!dir.empty() && ::access((fs::path(dir) / "gnuplot").c_str(), X_OK) == 0) return true;
-  return false;
-}
-
-// Expert x step heat-map of load / L, drawn with gnuplot-iostream when gnuplot
-// is installed; the .dat and .gp are always written so the plot can be redrawn.
-std::string WriteHeatmap(const fs::path& dir, const std::string& policy,
-                         const std::vector<Index>& steps, const std::vector<Vector>& loads) {
-  std::string stem = "heatmap_" + policy;
-  for (char& c : stem)
-    if (c == '@' || c == '/') c = '_';
-  {
-    std::ofstream dat(dir / (stem + ".dat"));
-    dat << "# step expert load/L\n";
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      const double L = loads[i].mean();
-      for (Index j = 0; j < loads[i].size(); ++j)
-        dat << steps[i] << ' ' << j << ' ' << (L > 0 ? loads[i][j] / L : 0.0) << '\n';
-      dat << '\n';
-    }
-  }
-  {
-    std::ofstream gp(dir / (stem + ".gp"));
-    gp << "# Redraw with: gnuplot " << stem << ".gp  (in this folder)\n"
-       << "set terminal pngcairo size 1100,650 noenhanced\n"
-       << "set output '" << stem << ".png'\n"
-       << "set title 'expert load / L over time: " << policy << "'\n"
-       << "set xlabel 'step'\nset ylabel 'expert'\nset cblabel 'load / L'\n"
-       << "set view map\nset cbrange [0:2]\nset palette defined (0 'blue', 1 'white', 2 'red')\n"
-       << "plot '" << stem << ".dat' using 1:2:3 with image notitle\n";
-  }
-  if (!GnuplotOnPath()) return "gnuplot not found; wrote " + stem + ".gp and .dat";
-  std::signal(SIGPIPE, SIG_IGN);
-  try {
-    Gnuplot gnuplot("cd '" + fs::absolute(dir).string() + "' && gnuplot 2>/dev/null");
-    gnuplot << "load '" << stem << ".gp'\n";
-  } catch (const std::exception& e) {
-    return std::string("gnuplot failed: ") + e.what();
-  }
-  return "";
-}
-
-// Least-squares slope of log R_t on log t over log-spaced t in [from, to].
-double GrowthExponent(const std::vector<double>& R, Index from, Index to) {
-  std::vector<double> x, y;
-  for (int i = 0; i <= 40; ++i) {
-    const Index t = static_cast<Index>(std::round(from * std::pow(double(to) / from, i / 40.0)));
-    if (t < 1 || t > static_cast<Index>(R.size()) || !(R[t - 1] > 0)) continue;
-    x.push_back(std::log(double(t)));
-    y.push_back(std::log(R[t - 1]));
-  }
-  if (x.size() < 3) return std::nan("");
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) mx += x[i], my += y[i];
-  mx /= x.size();
-  my /= x.size();
-  double sxy = 0, sxx = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx);
-  return sxy / sxx;
 }
 
 }  // namespace
@@ -188,9 +65,8 @@ int main(int argc, char** argv) {
                         "CSV, a summary (MaxVio, ALF-LB dual regret (moelab definition), doubling ratio) "
                         "and plots. See docs/load_balancing.md.");
     cl.AddString("policies", &policies,
-                 "comma list: none, alf-const, alf-const-micro, alf-lin-const, alf-inv, alf-isqrt, "
-                 "alf-sign-inv, alf-sign-isqrt, aux-micro, aux-seq, aux-global; name@value sets its "
-                 "rate / constant / coefficient");
+                 "comma list of " + BalancingPolicyNames() +
+                     "; name@value sets its rate / constant / coefficient (value >= 0)");
     cl.AddInt("experts", &experts, "scored experts E (routed + null)");
     cl.AddInt("top-k", &top_k, "K experts per token");
     cl.AddInt("batch", &batch, "tokens per step B");
@@ -271,6 +147,15 @@ int main(int argc, char** argv) {
     o.regret.held_out_tokens = held_out;
     o.regret.every = regret_every;
     o.Validate();
+    // Policies are checked before anything is written or set up.
+    std::vector<BalancingPolicy> arms;
+    for (const auto& spec : SplitList(policies)) {
+      arms.push_back(ParseBalancingPolicy(spec));
+      if (arms.back().terms.size() != 1)
+        throw std::invalid_argument("--policies: '" + spec + "' combines terms with '+'; the frozen-router lab "
+                                    "runs one term per policy (combined policies: --mode learn)");
+    }
+    if (arms.empty()) throw std::invalid_argument("--policies is empty");
 
     const fs::path dir(out_dir);
     fs::create_directories(dir);
@@ -284,10 +169,8 @@ int main(int argc, char** argv) {
     if (inv_c0 == 0.0) inv_c0 = ref.strong_convexity > 0 ? 1.0 / ref.strong_convexity : double(experts) / (batch * top_k);
     if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
     if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
-    std::vector<Policy> arms;
-    for (const auto& spec : SplitList(policies))
-      arms.push_back(ParsePolicy(spec, alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr));
-    if (arms.empty()) throw std::invalid_argument("--policies is empty");
+    const PolicyConstants constants{alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr};
+    for (auto& arm : arms) arm = ResolvePolicy(arm, constants);
     std::printf("load-balance: E = %lld, K = %lld, B = %lld, T = %lld steps, router %s, score %s\n", experts,
                 top_k, batch, steps, router.c_str(), score.c_str());
     std::printf("ALF-LB dual regret (moelab definition): %s [%s, setup %.1f s]\n", ref.description.c_str(),
@@ -303,10 +186,9 @@ int main(int argc, char** argv) {
     loads_csv << "\n";
     const bool tty = ::isatty(STDERR_FILENO);
     std::vector<LoadBalanceResult> results;
-    std::vector<std::vector<Index>> heat_steps(arms.size());
-    std::vector<std::vector<Vector>> heat_loads(arms.size());
+    std::vector<HeatMapSpec> heat(arms.size());
     for (std::size_t a = 0; a < arms.size(); ++a) {
-      const Policy& arm = arms[a];
+      const BalancingPolicy& arm = arms[a];
       const auto observer = [&](const StepRecord& r) {
         csv << arm.name << ',' << r.step << ',' << Cell(r.maxvio_batch) << ',' << Cell(r.maxvio_micro) << ','
             << Cell(r.maxvio_global) << ',' << Cell(r.minvio) << ',' << Cell(r.cv) << ',' << r.idle << ','
@@ -317,8 +199,10 @@ int main(int argc, char** argv) {
           loads_csv << arm.name << ',' << r.step;
           for (Index j = 0; j < r.loads.size(); ++j) loads_csv << ',' << r.loads[j];
           loads_csv << '\n';
-          heat_steps[a].push_back(r.step);
-          heat_loads[a].push_back(r.loads);
+          const double L = r.loads.mean();
+          heat[a].x.push_back(static_cast<double>(r.step));
+          heat[a].rows = static_cast<int>(r.loads.size());
+          for (Index j = 0; j < r.loads.size(); ++j) heat[a].values.push_back(L > 0 ? r.loads[j] / L : 0.0);
         }
         if (tty && (r.step + 1) % 500 == 0) {
           std::fprintf(stderr, "\r  %-18s step %lld / %lld  MaxVio %.3f", arm.name.c_str(),
@@ -326,7 +210,7 @@ int main(int argc, char** argv) {
         }
         if ((r.step + 1) % 1000 == 0) csv.flush();
       };
-      results.push_back(RunLoadBalance(setup, arm.options, arm.name, observer));
+      results.push_back(RunLoadBalance(setup, arm.terms.front().options, arm.name, observer));
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
       csv.flush();
       loads_csv.flush();
@@ -352,7 +236,7 @@ int main(int argc, char** argv) {
         r4 = r.cumulative_regret[4 * T - 1];
         rho = DoublingRatio(rt, r2, r4);
         alpha = rho > 0 ? std::log2(rho) : std::nan("");
-        fit = GrowthExponent(r.cumulative_regret, T, 4 * T);
+        fit = RegretGrowthExponent(r.cumulative_regret, T, 4 * T);
       }
       summary_csv << r.policy << ',' << Cell(r.final_maxvio_batch) << ',' << Cell(r.final_maxvio_global) << ','
                   << Cell(rt) << ',' << Cell(r2) << ',' << Cell(r4) << ',' << T << ',' << Cell(rho) << ','
@@ -407,8 +291,16 @@ int main(int argc, char** argv) {
       if (!p.script.empty() && !p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
     }
     for (std::size_t a = 0; a < arms.size(); ++a) {
-      const std::string msg = WriteHeatmap(dir, arms[a].name, heat_steps[a], heat_loads[a]);
-      if (!msg.empty()) std::fprintf(stderr, "warning: %s\n", msg.c_str());
+      HeatMapSpec& h = heat[a];
+      h.title = "expert load / L over time: " + arms[a].name;
+      h.x_label = "step";
+      h.y_label = "expert";
+      h.cb_label = "load / L";
+      std::string stem = "heatmap_" + arms[a].name;
+      for (char& c : stem)
+        if (c == '@' || c == '/') c = '_';
+      const PlotOutput p = WriteHeatMap(h, (dir / stem).string());
+      if (!p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
     }
     std::printf("wrote %s/{config.json, steps.csv, loads.csv, summary.csv, summary.txt, *.png}\n",
                 out_dir.c_str());
