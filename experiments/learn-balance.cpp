@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     long long hellinger_max_x = 1024;
     double offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
     double expert_slope_scale = 1.0, expert_intercept_spread = 2.0, noise_variance = 0.25;
-    double learning_rate = 0.01, final_rate_fraction = 0.01, capacity_factor = 1.25;
+    double learning_rate = 0.05, final_rate_fraction = 0.01, capacity_factor = 1.25;
     double alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0, aux_coeff = 1e-2;
     bool domain_per_microbatch = false, quick = false, em_baseline = false;
     std::string design = "normal", schedule = "linear", seeds = "1", out_dir;

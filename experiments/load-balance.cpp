@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     std::uint64_t seed = 1;
     double gumbel = 0.0, offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
     double top_p = 0.5, alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0;
-    double aux_coeff = 1e-2, aux_lr = 1.0;
+    double aux_coeff = 1e-2, aux_lr = 1.0, capacity_factor = 1.25;
     bool domain_per_microbatch = false, quick = false;
     std::string score = "sigmoid", router = "topk", design = "normal", regret = "auto", out_dir;
     std::string policies = "none,alf-const,alf-inv,alf-isqrt,alf-sign-inv,aux-global";
@@ -99,6 +99,8 @@ int main(int argc, char** argv) {
     cl.AddDouble("sign-inv-c0", &sign_inv_c0, "c0 of alf-sign-inv / -isqrt (0 = 100 alf-rate)");
     cl.AddDouble("aux-coeff", &aux_coeff, "aux-loss coefficient");
     cl.AddDouble("aux-lr", &aux_lr, "learning rate of the logit offsets (aux arms)");
+    cl.AddDouble("capacity-factor", &capacity_factor,
+                 "expert capacity factor of the drop-rate metrics (>= 0; 0 = off)");
     cl.AddInt("eval-tokens", &eval_tokens, "held-out tokens for MaxVio_global (0 = off)");
     cl.AddInt("eval-every", &eval_every, "steps between MaxVio_global evaluations");
     cl.AddString("regret", &regret, "regret reference: auto, none, gumbel-exact, pool-lp, held-out-lp");
@@ -146,6 +148,7 @@ int main(int argc, char** argv) {
     o.regret.kind = ParseRegretReferenceKind(regret);
     o.regret.held_out_tokens = held_out;
     o.regret.every = regret_every;
+    o.capacity_factor = capacity_factor;
     o.Validate();
     // Policies are checked before anything is written or set up.
     std::vector<BalancingPolicy> arms;
@@ -179,7 +182,8 @@ int main(int argc, char** argv) {
     const Index every = loads_every > 0 ? loads_every : std::max<Index>(1, steps / 400);
     std::ofstream csv(dir / "steps.csv");
     csv << "policy,step,maxvio_batch,maxvio_micro,maxvio_global,minvio,cv,idle,imbalance,dual,"
-           "regret_increment,cumulative_regret,bias_distance,real_per_token,shared_load,aux_loss\n";
+           "regret_increment,cumulative_regret,bias_distance,real_per_token,shared_load,aux_loss,drop_rate,"
+           "dropped_tokens,ec_unrouted\n";
     std::ofstream loads_csv(dir / "loads.csv");
     loads_csv << "policy,step";
     for (Index j = 0; j < experts - null_experts; ++j) loads_csv << ",c" << j;
@@ -194,7 +198,8 @@ int main(int argc, char** argv) {
             << Cell(r.maxvio_global) << ',' << Cell(r.minvio) << ',' << Cell(r.cv) << ',' << r.idle << ','
             << Cell(r.imbalance) << ',' << Cell(r.dual) << ',' << Cell(r.regret_increment) << ','
             << Cell(r.cumulative_regret) << ',' << Cell(r.bias_distance) << ',' << Cell(r.real_per_token)
-            << ',' << Cell(r.shared_load) << ',' << Cell(r.aux_loss) << '\n';
+            << ',' << Cell(r.shared_load) << ',' << Cell(r.aux_loss) << ',' << Cell(r.drop_rate) << ','
+            << Cell(r.dropped_tokens) << ',' << Cell(r.ec_unrouted) << '\n';
         if (r.step % every == 0) {
           loads_csv << arm.name << ',' << r.step;
           for (Index j = 0; j < r.loads.size(); ++j) loads_csv << ',' << r.loads[j];
@@ -220,13 +225,13 @@ int main(int argc, char** argv) {
     const Index T = steps / 4;
     std::ofstream summary_csv(dir / "summary.csv");
     summary_csv << "policy,final_maxvio_batch,final_maxvio_global,R_T,R_2T,R_4T,T,rho,alpha_from_rho,"
-                   "alpha_fit,R_over_T,seconds\n";
+                   "alpha_fit,R_over_T,seconds,final_drop_rate\n";
     std::ostringstream text;
     text << "ALF-LB dual regret (moelab definition), reference: " << ref.description << "\n";
     text << "T = " << T << " (4T = " << steps << " steps). rho = [R(4T)-R(2T)]/[R(2T)-R(T)]: 1 log, 1.41 sqrt, 2 linear.\n";
     char line[512];
-    std::snprintf(line, sizeof line, "%-18s %10s %10s %12s %12s %12s %7s %7s %7s %8s\n", "policy", "MaxVio_b",
-                  "MaxVio_g", "R(T)", "R(2T)", "R(4T)", "rho", "a=lg2r", "a_fit", "sec");
+    std::snprintf(line, sizeof line, "%-18s %10s %10s %8s %12s %12s %12s %7s %7s %7s %8s\n", "policy", "MaxVio_b",
+                  "MaxVio_g", "drop", "R(T)", "R(2T)", "R(4T)", "rho", "a=lg2r", "a_fit", "sec");
     text << line;
     for (const auto& r : results) {
       double rt = std::nan(""), r2 = rt, r4 = rt, rho = rt, alpha = rt, fit = rt;
@@ -241,10 +246,10 @@ int main(int argc, char** argv) {
       summary_csv << r.policy << ',' << Cell(r.final_maxvio_batch) << ',' << Cell(r.final_maxvio_global) << ','
                   << Cell(rt) << ',' << Cell(r2) << ',' << Cell(r4) << ',' << T << ',' << Cell(rho) << ','
                   << Cell(alpha) << ',' << Cell(fit) << ',' << Cell(r4 / (4.0 * T)) << ',' << Cell(r.seconds)
-                  << '\n';
-      std::snprintf(line, sizeof line, "%-18s %10.4f %10.4f %12.4g %12.4g %12.4g %7.3f %7.3f %7.3f %8.1f\n",
-                    r.policy.c_str(), r.final_maxvio_batch, r.final_maxvio_global, rt, r2, r4, rho, alpha, fit,
-                    r.seconds);
+                  << ',' << Cell(r.final_drop_rate) << '\n';
+      std::snprintf(line, sizeof line, "%-18s %10.4f %10.4f %8.4f %12.4g %12.4g %12.4g %7.3f %7.3f %7.3f %8.1f\n",
+                    r.policy.c_str(), r.final_maxvio_batch, r.final_maxvio_global, r.final_drop_rate, rt, r2, r4,
+                    rho, alpha, fit, r.seconds);
       text << line;
     }
     std::ofstream(dir / "summary.txt") << text.str();

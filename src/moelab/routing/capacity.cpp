@@ -80,11 +80,13 @@ ExpertChoiceResult ExpertChoiceRoute(const Eigen::Ref<const Matrix>& scores, Ind
   for (Index begin = 0; begin < n; begin += group_size) {
     for (Index j = 0; j < e; ++j) {
       std::iota(order.begin(), order.end(), begin);
-      // Stable partial sort: higher score first, lower token index on ties.
-      std::partial_sort(order.begin(), order.begin() + out.capacity, order.end(), [&](Index a, Index b) {
-        const double sa = scores(a, j), sb = scores(b, j);
-        return sa > sb || (sa == sb && a < b);
-      });
+      // The C best tokens (higher score first, lower token index on ties;
+      // a strict total order, so the chosen set is unique): O(n) selection.
+      if (out.capacity < group_size)
+        std::nth_element(order.begin(), order.begin() + (out.capacity - 1), order.end(), [&](Index a, Index b) {
+          const double sa = scores(a, j), sb = scores(b, j);
+          return sa > sb || (sa == sb && a < b);
+        });
       for (Index i = 0; i < out.capacity; ++i) {
         const Index t = order[static_cast<std::size_t>(i)];
         int& c = r.count[static_cast<std::size_t>(t)];

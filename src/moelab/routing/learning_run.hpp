@@ -75,7 +75,7 @@ struct LearningRunOptions {
   double noise_variance = 0.25;   // nu of every true expert
   Index num_steps = 1000;
   std::uint64_t seed = 1;
-  double learning_rate = 0.01;    // Adam's step at t = 0
+  double learning_rate = 0.05;    // Adam's step at t = 0
   LearningRateSchedule schedule = LearningRateSchedule::kLinearDecay;
   double final_rate_fraction = 0.01;  // kLinearDecay: rate at the last step / rate at 0
   Index init_tokens = 2048;       // data for the data-driven start (>= 10 E (d + 2))

@@ -23,6 +23,13 @@
 //   real_per_token mean number of real experts per token (top-p, null)
 //   shared_load    B * num_shared_experts (always-on experts, counted apart)
 //   aux_loss       LBL of the step at the configured level (aux arm)
+//   drop_rate      with capacity_factor > 0: share of the step's assignments
+//                  dropped by expert capacity, per micro-batch in position
+//                  order (capacity.hpp); dropped_tokens the share of tokens
+//                  that lost all their selections; ec_unrouted the share of
+//                  tokens expert-choice routing of the same scores would
+//                  leave without an expert (plain top-K only). Metrics only:
+//                  the routing itself is not truncated.
 // Fields that a run cannot compute hold NaN in the record and are written as
 // empty CSV cells; they never feed back into the run.
 #pragma once
@@ -49,6 +56,7 @@ struct LoadBalanceOptions {
   Index eval_every = 10;
   Index num_devices = 0;   // IS groups; 0 = router.num_groups
   RegretOptions regret;
+  double capacity_factor = 0.0;  // > 0: drop-rate metrics at this factor (0 = off)
 
   // Validates the stream, router and the fields here (throws
   // std::invalid_argument naming the field).
@@ -72,6 +80,9 @@ struct StepRecord {
   double real_per_token = 0.0;
   double shared_load = 0.0;
   double aux_loss = 0.0;
+  double drop_rate = 0.0;
+  double dropped_tokens = 0.0;
+  double ec_unrouted = 0.0;
   Vector bias;  // centred selection price p_t (routed experts)
 };
 
@@ -82,6 +93,7 @@ struct LoadBalanceResult {
   std::vector<double> maxvio_batch;       // per step
   double final_maxvio_batch = 0.0;        // mean over the last 10% of steps
   double final_maxvio_global = 0.0;       // last evaluation (NaN if none)
+  double final_drop_rate = 0.0;           // mean over the last 10% of steps (NaN when off)
   double seconds = 0.0;
 };
 
