@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     long long experts = 8, top_k = 2, batch = 128, microbatches = 1, sequence_length = 0, steps = 8000;
     long long dim = 4, pool = 0, domains = 1, groups = 1, group_topk = 1, max_k = 0, null_experts = 0;
     long long shared = 0, eval_tokens = 4096, eval_every = 10, held_out = 8192, regret_every = 1;
-    long long loads_every = 0, num_devices = 0;
+    long long loads_every = 0, num_devices = 0, dynamic_every = 0, dynamic_tokens = 2048;
     std::uint64_t seed = 1;
     double gumbel = 0.0, offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
     double top_p = 0.5, alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0;
@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
     cl.AddString("regret", &regret, "regret reference: auto, none, gumbel-exact, pool-lp, held-out-lp");
     cl.AddInt("held-out", &held_out, "held-out tokens for the held-out-lp reference");
     cl.AddInt("regret-every", &regret_every, "evaluate F(p_t) every this many steps");
+    cl.AddInt("dynamic-every", &dynamic_every,
+              "evaluate the dynamic regret against the per-step best price every this many steps (>= 0; "
+              "0 = off; plain top-K only, meant for --drift > 0)");
+    cl.AddInt("dynamic-tokens", &dynamic_tokens, "tokens of the per-step sample of the dynamic regret (>= 1)");
     cl.AddInt("loads-every", &loads_every, "steps between heat-map load rows (0 = steps/400)");
     cl.AddString("out", &out_dir, "output folder (required)");
     cl.AddBool("quick", &quick, "small smoke run: steps = min(steps, 800), eval-tokens <= 1024");
@@ -149,6 +153,8 @@ int main(int argc, char** argv) {
     o.regret.held_out_tokens = held_out;
     o.regret.every = regret_every;
     o.capacity_factor = capacity_factor;
+    o.dynamic.every = dynamic_every;
+    o.dynamic.held_out_tokens = dynamic_tokens;
     o.Validate();
     // Policies are checked before anything is written or set up.
     std::vector<BalancingPolicy> arms;
@@ -183,7 +189,7 @@ int main(int argc, char** argv) {
     std::ofstream csv(dir / "steps.csv");
     csv << "policy,step,maxvio_batch,maxvio_micro,maxvio_global,minvio,cv,idle,imbalance,dual,"
            "regret_increment,cumulative_regret,bias_distance,real_per_token,shared_load,aux_loss,drop_rate,"
-           "dropped_tokens,ec_unrouted\n";
+           "dropped_tokens,ec_unrouted,dynamic_increment,cumulative_dynamic_regret\n";
     std::ofstream loads_csv(dir / "loads.csv");
     loads_csv << "policy,step";
     for (Index j = 0; j < experts - null_experts; ++j) loads_csv << ",c" << j;
@@ -199,7 +205,8 @@ int main(int argc, char** argv) {
             << Cell(r.imbalance) << ',' << Cell(r.dual) << ',' << Cell(r.regret_increment) << ','
             << Cell(r.cumulative_regret) << ',' << Cell(r.bias_distance) << ',' << Cell(r.real_per_token)
             << ',' << Cell(r.shared_load) << ',' << Cell(r.aux_loss) << ',' << Cell(r.drop_rate) << ','
-            << Cell(r.dropped_tokens) << ',' << Cell(r.ec_unrouted) << '\n';
+            << Cell(r.dropped_tokens) << ',' << Cell(r.ec_unrouted) << ',' << Cell(r.dynamic_increment) << ','
+            << Cell(r.cumulative_dynamic_regret) << '\n';
         if (r.step % every == 0) {
           loads_csv << arm.name << ',' << r.step;
           for (Index j = 0; j < r.loads.size(); ++j) loads_csv << ',' << r.loads[j];
@@ -225,7 +232,7 @@ int main(int argc, char** argv) {
     const Index T = steps / 4;
     std::ofstream summary_csv(dir / "summary.csv");
     summary_csv << "policy,final_maxvio_batch,final_maxvio_global,R_T,R_2T,R_4T,T,rho,alpha_from_rho,"
-                   "alpha_fit,R_over_T,seconds,final_drop_rate\n";
+                   "alpha_fit,R_over_T,seconds,final_drop_rate,dynamic_regret\n";
     std::ostringstream text;
     text << "ALF-LB dual regret (moelab definition), reference: " << ref.description << "\n";
     text << "T = " << T << " (4T = " << steps << " steps). rho = [R(4T)-R(2T)]/[R(2T)-R(T)]: 1 log, 1.41 sqrt, 2 linear.\n";
@@ -246,7 +253,9 @@ int main(int argc, char** argv) {
       summary_csv << r.policy << ',' << Cell(r.final_maxvio_batch) << ',' << Cell(r.final_maxvio_global) << ','
                   << Cell(rt) << ',' << Cell(r2) << ',' << Cell(r4) << ',' << T << ',' << Cell(rho) << ','
                   << Cell(alpha) << ',' << Cell(fit) << ',' << Cell(r4 / (4.0 * T)) << ',' << Cell(r.seconds)
-                  << ',' << Cell(r.final_drop_rate) << '\n';
+                  << ',' << Cell(r.final_drop_rate) << ','
+                  << Cell(r.cumulative_dynamic_regret.empty() ? std::nan("") : r.cumulative_dynamic_regret.back())
+                  << '\n';
       std::snprintf(line, sizeof line, "%-18s %10.4f %10.4f %8.4f %12.4g %12.4g %12.4g %7.3f %7.3f %7.3f %8.1f\n",
                     r.policy.c_str(), r.final_maxvio_batch, r.final_maxvio_global, r.final_drop_rate, rt, r2, r4,
                     rho, alpha, fit, r.seconds);

@@ -42,6 +42,8 @@ void LoadBalanceOptions::Validate() const {
   if (num_steps < 1) ThrowInvalid(kFn, "num_steps must be >= 1");
   if (eval_tokens < 0) ThrowInvalid(kFn, "eval_tokens must be >= 0");
   if (eval_every < 1) ThrowInvalid(kFn, "eval_every must be >= 1");
+  if (dynamic.every < 0) ThrowInvalid(kFn, "dynamic.every must be >= 0 (0 = off)");
+  if (dynamic.held_out_tokens < 1) ThrowInvalid(kFn, "dynamic.held_out_tokens must be >= 1");
   if (!(capacity_factor >= 0.0) || !std::isfinite(capacity_factor))
     ThrowInvalid(kFn, "capacity_factor must be >= 0 and finite (0 = off)");
   const Index routed = stream.num_experts - router.num_null_experts;
@@ -60,6 +62,8 @@ LoadBalanceSetup::LoadBalanceSetup(const LoadBalanceOptions& opts)
   }
   Rng rng = SetupRng(options.seed, 3);
   regret = MakeRegretReference(stream_template, options.router, options.regret, rng);
+  if (options.dynamic.every > 0)
+    dynamic = std::make_shared<const DynamicRegret>(stream_template, options.router, options.dynamic, options.seed);
 }
 
 LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOptions& balancer_options,
@@ -87,6 +91,7 @@ LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOp
   result.final_maxvio_global = kNaN;
   double cumulative = 0.0;
   double drop_sum_tail = 0.0;
+  double dynamic_cumulative = 0.0;
   StepRecord rec;
   for (Index t = 0; t < opt.num_steps; ++t) {
     Rng rng(DeriveSeed(opt.seed, 1, static_cast<std::uint64_t>(t)));
@@ -148,6 +153,16 @@ LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOp
       result.cumulative_regret.push_back(cumulative);
     } else {
       rec.cumulative_regret = kNaN;
+    }
+
+    rec.dynamic_increment = rec.cumulative_dynamic_regret = kNaN;
+    if (setup.dynamic && (!aux || sf == ScoreFunction::kLogit)) {
+      if (t % opt.dynamic.every == 0) {
+        rec.dynamic_increment = setup.dynamic->Increment(t, p_eff);
+        dynamic_cumulative += static_cast<double>(opt.dynamic.every) * rec.dynamic_increment;
+      }
+      rec.cumulative_dynamic_regret = dynamic_cumulative;
+      result.cumulative_dynamic_regret.push_back(dynamic_cumulative);
     }
 
     rec.aux_loss = kNaN;
