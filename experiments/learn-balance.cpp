@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     runs << "policy,seed";
     LearningResult dummy;
     for (const auto& [name, v] : Finals(dummy)) runs << ',' << name;
-    runs << ",truth_heldout_nll,finite,seconds\n";
+    runs << ",truth_heldout_nll,finite,seconds,truth_maxvio_global\n";
     std::printf("learn-balance: E = %lld, K = %lld, d = %lld, B = %lld (%lld micro-batches), T = %lld, %zu seeds\n",
                 experts, top_k, dim, batch, microbatches, steps, seed_list.size());
     std::printf("held-out NLL uses the inference routing: TopK(z - p), the biased selection for ALF-LB arms\n");
@@ -199,6 +199,8 @@ int main(int argc, char** argv) {
     for (std::uint64_t seed : seed_list) {
       o.seed = seed;
       const LearningSetup setup(o);
+      std::printf("  seed %llu: the truth's held-out NLL %.4f, its own MaxVio_global %.3f\n",
+                  static_cast<unsigned long long>(seed), setup.truth_heldout_nll, setup.truth_maxvio_global);
       if (em_baseline) {
         EmOptions em;
         em.max_iterations = 1000;
@@ -210,7 +212,8 @@ int main(int argc, char** argv) {
                     static_cast<unsigned long long>(seed), d1, nll, setup.truth_heldout_nll,
                     LearningD1(setup.truth, setup.start), ToString(fit.termination), fit.iterations);
         runs << "batch-em," << seed << ",," << Cell(nll) << ",," << Cell(d1) << ",,,,,,,," << Cell(setup.truth_heldout_nll)
-             << "," << (fit.IsUsable() ? 1 : 0) << "," << Cell(fit.seconds) << "\n";
+             << "," << (fit.IsUsable() ? 1 : 0) << "," << Cell(fit.seconds) << "," << Cell(setup.truth_maxvio_global)
+             << "\n";
       }
       for (std::size_t a = 0; a < arms.size(); ++a) {
         const auto observer = [&](const LearningStepRecord& r) {
@@ -225,7 +228,8 @@ int main(int argc, char** argv) {
         LearningResult r = RunLearning(setup, arms[a], observer);
         runs << r.policy << ',' << seed;
         for (const auto& [name, v] : Finals(r)) runs << ',' << Cell(v);
-        runs << ',' << Cell(setup.truth_heldout_nll) << ',' << (r.finite ? 1 : 0) << ',' << Cell(r.seconds) << '\n';
+        runs << ',' << Cell(setup.truth_heldout_nll) << ',' << (r.finite ? 1 : 0) << ',' << Cell(r.seconds) << ','
+             << Cell(setup.truth_maxvio_global) << '\n';
         if (!r.finite)
           std::fprintf(stderr, "warning: %s seed %llu: the loss became non-finite at step %lld; run stopped\n",
                        r.policy.c_str(), static_cast<unsigned long long>(seed), static_cast<long long>(r.steps));

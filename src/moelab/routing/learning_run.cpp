@@ -195,9 +195,10 @@ LearningSetup::LearningSetup(const LearningRunOptions& o)
   LearningLossOptions lo;
   lo.top_k = o.top_k;
   lo.gradient = false;
-  truth_heldout_nll = EvaluateLearningLoss(PackLearningParameters(truth), truth.num_experts(),
-                                           Vector::Zero(truth.num_experts()), eval_batch.X, eval_y, lo)
-                          .nll;
+  const LearningLoss at_truth = EvaluateLearningLoss(PackLearningParameters(truth), truth.num_experts(),
+                                                     Vector::Zero(truth.num_experts()), eval_batch.X, eval_y, lo);
+  truth_heldout_nll = at_truth.nll;
+  truth_maxvio_global = MaxVio(at_truth.loads);
 }
 
 double LearningD1(const MoeParams& truth, const MoeParams& fit) { return AlignedD1(truth, fit); }

@@ -128,6 +128,7 @@ struct LearningSetup {
   TokenBatch eval_batch;     // held-out covariates and domains
   Vector eval_y;
   double truth_heldout_nll;  // the truth's held-out NLL (the floor)
+  double truth_maxvio_global;  // MaxVio of the truth's own routing of the held-out set
 };
 
 // Voronoi D1 (metrics/voronoi_loss.hpp) of `fit` to `truth` after matching
