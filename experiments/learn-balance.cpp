@@ -6,13 +6,18 @@
 //   steps.csv         one row per (policy, seed, step), written as it goes
 //   runs.csv          one row per (policy, seed): final metrics
 //   summary.csv/.txt  per policy: mean [95% t-interval] over seeds and median
-//   frontier_nll.png  final held-out NLL against MaxVio_global (policy means
-//                     with intervals on both axes' y; L1 frontier)
-//   frontier_d1.png   final Voronoi D1 against MaxVio_global
+//   paired.csv        per policy and metric: difference to the FIRST policy
+//                     on the same seed, mean [95% t-interval] and median
+//   frontier_nll.png  final held-out NLL minus the first policy's (paired by
+//                     seed, 95% t-interval) against MaxVio_global, one line
+//                     per policy family (the L1 frontier)
+//   frontier_d1.png   the same for the Voronoi D1
 //   training.png      held-out NLL against step (seed means)
 // The held-out NLL uses the routing of inference: the prices' biased
 // selection for ALF-LB arms (heldout_nll_unbiased drops the prices).
 // See docs/load_balancing.md ("Learning mode").
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -269,25 +274,78 @@ int main(int argc, char** argv) {
         text << line;
       }
     }
+    // Paired differences to the first policy (same seed = same truth, tokens
+    // and start): the seeds' truths differ, so between-seed spread dominates
+    // the per-policy intervals; the paired intervals answer "which direction".
+    std::ofstream paired_csv(dir / "paired.csv");
+    paired_csv << "policy,reference,metric,n,mean_difference,lower,upper,median_difference\n";
+    if (arms.size() > 1) {
+      text << "\nPaired differences to '" << arms[0].name
+           << "' (same seed): mean [95% t-interval] (median)\n";
+      for (std::size_t a = 1; a < arms.size(); ++a) {
+        text << "\n" << arms[a].name << " - " << arms[0].name << "\n";
+        for (std::size_t m = 0; m < Finals(dummy).size(); ++m) {
+          std::vector<double> diff;
+          for (std::size_t k = 0; k < seed_list.size(); ++k)
+            diff.push_back(Finals(results[a][k])[m].second - Finals(results[0][k])[m].second);
+          const std::string name = Finals(dummy)[m].first;
+          const MeanInterval s = StudentMeanInterval(diff);
+          paired_csv << arms[a].name << ',' << arms[0].name << ',' << name << ',' << s.n << ',' << Cell(s.mean)
+                     << ',' << Cell(s.lower) << ',' << Cell(s.upper) << ',' << Cell(s.median) << '\n';
+          char line[256];
+          std::snprintf(line, sizeof line, "  %-22s %+10.4g [%+10.4g, %+10.4g]  (%+.4g)\n", name.c_str(), s.mean,
+                        s.lower, s.upper, s.median);
+          text << line;
+        }
+      }
+    }
     std::ofstream(dir / "summary.txt") << text.str();
     std::cout << text.str();
 
     // Plots: frontiers (one point per policy, interval over seeds on y) and
     // the training curve.
     auto frontier = [&](const std::string& metric, const std::string& label, const std::string& stem) {
+      // One colour per policy family (name before '@'), its points joined in
+      // order of MaxVio_global; y = paired difference to the first policy.
       PlotSpec spec;
-      spec.title = label + " against MaxVio_global (mean over seeds, 95% t-interval)";
-      spec.x_label = "MaxVio_global (held-out set)";
-      spec.y_label = label;
+      spec.title = label + " minus " + arms[0].name + "'s (same seed) against MaxVio_global";
+      spec.notes = {"points: means over seeds; bars: 95% t-interval of the paired difference"};
+      spec.x_label = "MaxVio_global (held-out set, mean over seeds)";
+      spec.y_label = label + " - " + arms[0].name;
       spec.key = "outside right";
-      int color = 1;
-      for (std::size_t a = 0; a < arms.size(); ++a) {
-        const MeanInterval& x = stats[a]["maxvio_global"];
-        const MeanInterval& y = stats[a][metric];
-        PlotSeries s{arms[a].name, PlotStyle::kYErrorBars, color, {x.mean}, {y.mean},
-                     {std::isnan(y.lower) ? y.mean : y.lower}, {std::isnan(y.upper) ? y.mean : y.upper}};
-        spec.series.push_back(s);
-        color = color % 8 + 1;
+      std::vector<std::string> families;
+      for (const auto& arm : arms) {
+        const std::string f = arm.name.substr(0, arm.name.find('@'));
+        if (std::find(families.begin(), families.end(), f) == families.end()) families.push_back(f);
+      }
+      for (std::size_t fi = 0; fi < families.size(); ++fi) {
+        const int color = static_cast<int>(fi % 8) + 1;
+        std::vector<std::array<double, 4>> pts;  // x, y, low, high
+        for (std::size_t a = 0; a < arms.size(); ++a) {
+          if (arms[a].name.substr(0, arms[a].name.find('@')) != families[fi]) continue;
+          std::vector<double> diff;
+          for (std::size_t k = 0; k < seed_list.size(); ++k) {
+            const auto fa = Finals(results[a][k]), f0 = Finals(results[0][k]);
+            for (std::size_t m = 0; m < fa.size(); ++m)
+              if (fa[m].first == metric) diff.push_back(fa[m].second - f0[m].second);
+          }
+          const MeanInterval d = StudentMeanInterval(diff);
+          const double x = stats[a]["maxvio_global"].mean;
+          pts.push_back({x, d.mean, std::isnan(d.lower) ? d.mean : d.lower, std::isnan(d.upper) ? d.mean : d.upper});
+        }
+        std::sort(pts.begin(), pts.end());
+        PlotSeries bars{families[fi], PlotStyle::kYErrorBars, color, {}, {}, {}, {}};
+        PlotSeries line{"", PlotStyle::kLines, color, {}, {}, {}, {}};
+        for (const auto& q : pts) {
+          bars.x.push_back(q[0]);
+          bars.y.push_back(q[1]);
+          bars.y_low.push_back(q[2]);
+          bars.y_high.push_back(q[3]);
+          line.x.push_back(q[0]);
+          line.y.push_back(q[1]);
+        }
+        spec.series.push_back(bars);
+        if (pts.size() > 1) spec.series.push_back(line);
       }
       const PlotOutput p = WritePlot(spec, (dir / stem).string());
       if (!p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
@@ -313,7 +371,8 @@ int main(int argc, char** argv) {
     }
     const PlotOutput p = WritePlot(curve, (dir / "training").string());
     if (!p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
-    std::printf("wrote %s/{config.json, steps.csv, runs.csv, summary.csv, summary.txt, frontier_*.png, training.png}\n",
+    std::printf("wrote %s/{config.json, steps.csv, runs.csv, summary.csv, paired.csv, summary.txt, frontier_*.png, "
+                "training.png}\n",
                 out_dir.c_str());
     return 0;
   });

@@ -49,8 +49,8 @@ TEST(DynamicRegret, KnownAnswerForNoBalancingAndForTheOptimalPrice) {
 TEST(DynamicRegret, DecayingStepsStopTrackingADriftingOptimum) {
   // A drifting sigmoid-score stream (E = 8, K = 2): the best price moves
   // every step. A constant ALF-LB step keeps tracking it; 1/t steps freeze,
-  // so their dynamic regret per step grows late in the run (lb_spec drift
-  // prediction). Direction only, on one seed: the gap is large (factor > 2).
+  // so their dynamic regret per step grows late in the run (online convex
+  // optimisation's prediction for decaying steps). Direction only, on one seed: the gap is large (factor > 2).
   LoadBalanceOptions o;
   o.stream.num_experts = 8;
   o.stream.design = CovariateDesign{DesignKind::kNormal, 4, -1.0, 1.0};

@@ -55,7 +55,7 @@ TEST(LearningRun, UnbalancedSgdIsWithinTwiceTheBatchEmLoss) {
 }
 
 TEST(LearningRun, AuxLossBalancesAndAlfPricesBalanceTheHeldOutSet) {
-  // Direction only (lb_spec L1 reading of Wang et al. Fig. 2): against no
+  // Direction only (the L1 reading of Wang et al. 2024, Fig. 2): against no
   // balancing, a large aux coefficient and ALF-LB both lower MaxVio_global.
   // The truth's gate has intercepts spread on [-1, 1], so the unbalanced fit
   // inherits a clear imbalance (MaxVio_global well above the sampling floor).

@@ -1,5 +1,5 @@
 // Dynamic regret of a balancing policy on a drifting stream (moelab's
-// definition; lb_spec-style protocol, not taken from a paper):
+// definition, not taken from a paper; see docs/load_balancing.md):
 //
 //   R^dyn_T = sum_{t <= T} [ F_t(p_t) - F_t(p*_t) ],   p*_t = argmin_p F_t(p),
 //
