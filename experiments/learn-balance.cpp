@@ -30,6 +30,7 @@
 
 #include "common/cli.hpp"
 #include "moelab/estimators/em.hpp"
+#include "moelab/io/csv.hpp"
 #include "moelab/io/gnuplot_plot.hpp"
 #include "moelab/routing/balancing_policy.hpp"
 #include "moelab/routing/learning_run.hpp"
@@ -49,12 +50,7 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-std::string Cell(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.8g", v);
-  return buf;
-}
+std::string Cell(double v) { return CsvNumber(v, 8); }
 
 // The final metrics of one run, by name (order = CSV order).
 std::vector<std::pair<std::string, double>> Finals(const LearningResult& r) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
+#include "moelab/io/csv.hpp"
 #include "moelab/io/gnuplot_plot.hpp"
 #include "moelab/routing/balancing_policy.hpp"
 #include "moelab/routing/load_balance_run.hpp"
@@ -38,12 +39,7 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-std::string Cell(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
+std::string Cell(double v) { return CsvNumber(v, 10); }
 
 }  // namespace
 

@@ -33,6 +33,21 @@ std::string Number(double v) {
   return buffer;
 }
 
+// The folder of `stem` (created) and the three file names of a plot.
+fs::path PlotFolder(const std::string& stem) {
+  const fs::path stem_path(stem);
+  const fs::path dir = stem_path.has_parent_path() ? stem_path.parent_path() : fs::path(".");
+  fs::create_directories(dir);
+  return dir;
+}
+PlotOutput PlotFiles(const std::string& stem) {
+  PlotOutput out;
+  out.data = stem + ".dat";
+  out.script = stem + ".gp";
+  out.png = stem + ".png";
+  return out;
+}
+
 // Pipes `base`.gp to gnuplot in `dir`; fills out->drawn / message.
 void Draw(const fs::path& dir, const std::string& base, PlotOutput* out) {
   std::error_code ec;
@@ -61,14 +76,9 @@ PlotOutput WritePlot(const PlotSpec& spec, const std::string& stem) {
         (s.y_low.size() != s.y.size() || s.y_high.size() != s.y.size()))
       throw std::invalid_argument("WritePlot: series '" + s.title + "' needs y_low and y_high");
   }
-  const fs::path stem_path(stem);
-  const fs::path dir = stem_path.has_parent_path() ? stem_path.parent_path() : fs::path(".");
-  fs::create_directories(dir);
-  const std::string base = stem_path.filename().string();
-  PlotOutput out;
-  out.data = stem + ".dat";
-  out.script = stem + ".gp";
-  out.png = stem + ".png";
+  const fs::path dir = PlotFolder(stem);
+  const std::string base = fs::path(stem).filename().string();
+  PlotOutput out = PlotFiles(stem);
 
   {
     std::ofstream dat(out.data);
@@ -137,14 +147,9 @@ PlotOutput WriteHeatMap(const HeatMapSpec& spec, const std::string& stem) {
   if (spec.rows < 0 || spec.values.size() != spec.x.size() * static_cast<std::size_t>(spec.rows))
     throw std::invalid_argument("WriteHeatMap: values must hold x.size() * rows entries");
   if (!(spec.cb_min < spec.cb_max)) throw std::invalid_argument("WriteHeatMap: cb_min must be < cb_max");
-  const fs::path stem_path(stem);
-  const fs::path dir = stem_path.has_parent_path() ? stem_path.parent_path() : fs::path(".");
-  fs::create_directories(dir);
-  const std::string base = stem_path.filename().string();
-  PlotOutput out;
-  out.data = stem + ".dat";
-  out.script = stem + ".gp";
-  out.png = stem + ".png";
+  const fs::path dir = PlotFolder(stem);
+  const std::string base = fs::path(stem).filename().string();
+  PlotOutput out = PlotFiles(stem);
   {
     std::ofstream dat(out.data);
     if (!dat) throw std::runtime_error("WriteHeatMap: cannot write '" + out.data + "'");
