@@ -186,11 +186,24 @@ RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>
   std::vector<double> v(e), group_score(std::max(options.num_groups, 1));
   std::vector<int> order(e), group_pick(std::max(options.num_groups, 1)), inner(e);
   // One token's scores are a row of a column-major matrix (stride B):
-  // transposing once makes every token's E scores contiguous.
-  const Matrix shifted = scores.transpose().colwise() - bias;
+  // transposing a tile of kTile tokens at a time makes every token's E
+  // shifted scores contiguous while the tile stays in cache.
+  constexpr Index kTile = 64;
+  Matrix shifted(e, kTile);
   for (Index t = 0; t < scores.rows(); ++t) {
-    const double* col = shifted.data() + t * e;
-    std::copy(col, col + e, v.begin());
+    if (t % kTile == 0) {
+      const Index rows = std::min(kTile, scores.rows() - t);
+      // By hand: Eigen's expression for this transposed block is not
+      // vectorised and cost as much as the top-K (perf, routing_step_benchmark).
+      for (Index j = 0; j < e; ++j) {
+        const double* src = scores.data() + j * scores.outerStride() + t;
+        const double bj = bias[j];
+        double* dst = shifted.data() + j;
+        for (Index r = 0; r < rows; ++r) dst[r * e] = src[r] - bj;
+      }
+    }
+    const double* col = shifted.data() + (t % kTile) * e;
+    if (options.kind != RouterKind::kTopK) std::copy(col, col + e, v.begin());  // modified / sorted on
     int* out = &result.selected[static_cast<std::size_t>(t * slots)];
     int n = 0;
     switch (options.kind) {
