@@ -165,7 +165,10 @@ int main(int argc, char** argv) {
     o.Validate();
     // Everything is checked before anything is written.
     std::vector<BalancingPolicy> arms;
-    for (const auto& spec : SplitList(policies)) arms.push_back(ParseBalancingPolicy(spec));
+    for (const auto& spec : SplitList(policies)) {
+      arms.push_back(ParseBalancingPolicy(spec));
+      CheckLearningPolicy(arms.back());
+    }
     if (arms.empty()) throw std::invalid_argument("--policies is empty");
     std::vector<std::uint64_t> seed_list;
     for (long long s : cli::ParseIntList(seeds, "--seeds")) {

@@ -228,6 +228,17 @@ Dataset DrawTrainingTokens(const LearningSetup& setup, Index steps) {
   return all;
 }
 
+void CheckLearningPolicy(const BalancingPolicy& policy) {
+  bool micro_prices = false, aux = false;
+  for (const PolicyTerm& term : policy.terms) {
+    micro_prices |= term.options.kind == BalancerKind::kDualSubgradient && term.options.per_microbatch;
+    aux |= term.options.kind == BalancerKind::kAuxLoss;
+  }
+  if (micro_prices && aux)
+    throw std::invalid_argument("policy '" + policy.name +
+                                "': a per-micro-batch price update cannot be combined with aux terms");
+}
+
 LearningResult RunLearning(const LearningSetup& setup, const BalancingPolicy& policy,
                            const LearningObserver& observer) {
   const auto clock_start = std::chrono::steady_clock::now();
@@ -246,9 +257,7 @@ LearningResult RunLearning(const LearningSetup& setup, const BalancingPolicy& po
       loss_opt.aux.push_back({term.options.level, term.options.aux_coeff});
     if (term.options.kind == BalancerKind::kDualSubgradient) dual = term.options;
   }
-  if (dual.per_microbatch && !loss_opt.aux.empty())
-    throw std::invalid_argument("policy '" + policy.name +
-                                "': a per-micro-batch price update cannot be combined with aux terms");
+  CheckLearningPolicy(policy);
   Balancer balancer(dual, e, e);
 
   LearningResult result;

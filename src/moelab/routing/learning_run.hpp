@@ -147,8 +147,12 @@ Dataset DrawTrainingTokens(const LearningSetup& setup, Index steps);
 
 using LearningObserver = std::function<void(const LearningStepRecord&)>;
 
-// `policy` must be resolved (ResolvePolicy). Throws std::invalid_argument for
-// alf-const-micro combined with aux terms.
+// Throws std::invalid_argument naming the policy when the learning mode
+// cannot run it (a per-micro-batch price update combined with aux terms).
+// Needs no run context: binaries call it before writing anything.
+void CheckLearningPolicy(const BalancingPolicy& policy);
+
+// `policy` must be resolved (ResolvePolicy); it is checked as above.
 LearningResult RunLearning(const LearningSetup& setup, const BalancingPolicy& policy,
                            const LearningObserver& observer);
 
