@@ -8,13 +8,9 @@
 //                     exponents, run time
 //   maxvio.png, regret.png, heatmap_<policy>.png  with their .gp and .dat
 // See docs/load_balancing.md for the definitions.
-#include <gnuplot-iostream.h>
-
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,7 +21,9 @@
 
 #include "common/cli.hpp"
 #include "moelab/core/resources.hpp"
+#include "moelab/io/csv.hpp"
 #include "moelab/io/gnuplot_plot.hpp"
+#include "moelab/routing/balancing_policy.hpp"
 #include "moelab/routing/load_balance_run.hpp"
 
 namespace fs = std::filesystem;
@@ -33,132 +31,7 @@ using namespace moelab;
 
 namespace {
 
-struct Policy {
-  std::string name;
-  BalancerOptions options;
-};
-
-// name[@value]; value overrides the policy's rate / constant / coefficient.
-Policy ParsePolicy(const std::string& spec, double alf_rate, double inv_c0, double isqrt_c0,
-                   double sign_inv_c0, double aux_coeff, double aux_lr) {
-  const auto at = spec.find('@');
-  const std::string name = spec.substr(0, at);
-  const bool has_value = at != std::string::npos;
-  const double value = has_value ? cli::ParseReal(spec.substr(at + 1), "policy " + spec) : 0.0;
-  Policy p{spec, {}};
-  BalancerOptions& b = p.options;
-  auto dual = [&](DualUpdate u, StepSchedule s, double rate) {
-    b.kind = BalancerKind::kDualSubgradient;
-    b.update = u;
-    b.schedule = s;
-    b.rate = has_value ? value : rate;
-  };
-  if (name == "none") {
-  } else if (name == "alf-const") {
-    dual(DualUpdate::kSign, StepSchedule::kConstant, alf_rate);
-  } else if (name == "alf-const-micro") {
-    dual(DualUpdate::kSign, StepSchedule::kConstant, alf_rate);
-    b.per_microbatch = true;
-  } else if (name == "alf-lin-const") {
-    dual(DualUpdate::kLinear, StepSchedule::kConstant, alf_rate);
-  } else if (name == "alf-inv") {
-    dual(DualUpdate::kLinear, StepSchedule::kInverse, inv_c0);
-  } else if (name == "alf-isqrt") {
-    dual(DualUpdate::kLinear, StepSchedule::kInverseSqrt, isqrt_c0);
-  } else if (name == "alf-sign-inv") {
-    dual(DualUpdate::kSign, StepSchedule::kInverse, sign_inv_c0);
-  } else if (name == "alf-sign-isqrt") {
-    dual(DualUpdate::kSign, StepSchedule::kInverseSqrt, sign_inv_c0);
-  } else if (name == "aux-micro" || name == "aux-seq" || name == "aux-global") {
-    b.kind = BalancerKind::kAuxLoss;
-    b.level = name == "aux-micro" ? CountingLevel::kMicroBatch
-              : name == "aux-seq" ? CountingLevel::kSequence
-                                  : CountingLevel::kGlobal;
-    b.aux_coeff = has_value ? value : aux_coeff;
-    b.aux_learning_rate = aux_lr;
-  } else {
-    throw std::invalid_argument("unknown policy '" + name +
-                                "' (valid: none, alf-const, alf-const-micro, alf-lin-const, alf-inv, "
-                                "alf-isqrt, alf-sign-inv, alf-sign-isqrt, aux-micro, aux-seq, aux-global; "
-                                "append @value to set the rate/constant/coefficient)");
-  }
-  b.Validate();
-  return p;
-}
-
-std::string Cell(double v) {
-  if (std::isnan(v)) return "";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-bool GnuplotOnPath() {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::stringstream ss(path);
-  std::string dir;
-  while (std::getline(ss, dir, ':'))
-    if (!dir.empty() && ::access((fs::path(dir) / "gnuplot").c_str(), X_OK) == 0) return true;
-  return false;
-}
-
-// Expert x step heat-map of load / L, drawn with gnuplot-iostream when gnuplot
-// is installed; the .dat and .gp are always written so the plot can be redrawn.
-std::string WriteHeatmap(const fs::path& dir, const std::string& policy,
-                         const std::vector<Index>& steps, const std::vector<Vector>& loads) {
-  std::string stem = "heatmap_" + policy;
-  for (char& c : stem)
-    if (c == '@' || c == '/') c = '_';
-  {
-    std::ofstream dat(dir / (stem + ".dat"));
-    dat << "# step expert load/L\n";
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      const double L = loads[i].mean();
-      for (Index j = 0; j < loads[i].size(); ++j)
-        dat << steps[i] << ' ' << j << ' ' << (L > 0 ? loads[i][j] / L : 0.0) << '\n';
-      dat << '\n';
-    }
-  }
-  {
-    std::ofstream gp(dir / (stem + ".gp"));
-    gp << "# Redraw with: gnuplot " << stem << ".gp  (in this folder)\n"
-       << "set terminal pngcairo size 1100,650 noenhanced\n"
-       << "set output '" << stem << ".png'\n"
-       << "set title 'expert load / L over time: " << policy << "'\n"
-       << "set xlabel 'step'\nset ylabel 'expert'\nset cblabel 'load / L'\n"
-       << "set view map\nset cbrange [0:2]\nset palette defined (0 'blue', 1 'white', 2 'red')\n"
-       << "plot '" << stem << ".dat' using 1:2:3 with image notitle\n";
-  }
-  if (!GnuplotOnPath()) return "gnuplot not found; wrote " + stem + ".gp and .dat";
-  std::signal(SIGPIPE, SIG_IGN);
-  try {
-    Gnuplot gnuplot("cd '" + fs::absolute(dir).string() + "' && gnuplot 2>/dev/null");
-    gnuplot << "load '" << stem << ".gp'\n";
-  } catch (const std::exception& e) {
-    return std::string("gnuplot failed: ") + e.what();
-  }
-  return "";
-}
-
-// Least-squares slope of log R_t on log t over log-spaced t in [from, to].
-double GrowthExponent(const std::vector<double>& R, Index from, Index to) {
-  std::vector<double> x, y;
-  for (int i = 0; i <= 40; ++i) {
-    const Index t = static_cast<Index>(std::round(from * std::pow(double(to) / from, i / 40.0)));
-    if (t < 1 || t > static_cast<Index>(R.size()) || !(R[t - 1] > 0)) continue;
-    x.push_back(std::log(double(t)));
-    y.push_back(std::log(R[t - 1]));
-  }
-  if (x.size() < 3) return std::nan("");
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) mx += x[i], my += y[i];
-  mx /= x.size();
-  my /= x.size();
-  double sxy = 0, sxx = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx);
-  return sxy / sxx;
-}
+std::string Cell(double v) { return CsvNumber(v, 10); }
 
 }  // namespace
 
@@ -167,11 +40,11 @@ int main(int argc, char** argv) {
     long long experts = 8, top_k = 2, batch = 128, microbatches = 1, sequence_length = 0, steps = 8000;
     long long dim = 4, pool = 0, domains = 1, groups = 1, group_topk = 1, max_k = 0, null_experts = 0;
     long long shared = 0, eval_tokens = 4096, eval_every = 10, held_out = 8192, regret_every = 1;
-    long long loads_every = 0, num_devices = 0;
+    long long loads_every = 0, num_devices = 0, dynamic_every = 0, dynamic_tokens = 2048;
     std::uint64_t seed = 1;
     double gumbel = 0.0, offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
     double top_p = 0.5, alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0;
-    double aux_coeff = 1e-2, aux_lr = 1.0;
+    double aux_coeff = 1e-2, aux_lr = 1.0, capacity_factor = 1.25;
     bool domain_per_microbatch = false, quick = false;
     std::string score = "sigmoid", router = "topk", design = "normal", regret = "auto", out_dir;
     std::string policies = "none,alf-const,alf-inv,alf-isqrt,alf-sign-inv,aux-global";
@@ -180,9 +53,8 @@ int main(int argc, char** argv) {
                         "CSV, a summary (MaxVio, ALF-LB dual regret (moelab definition), doubling ratio) "
                         "and plots. See docs/load_balancing.md.");
     cl.AddString("policies", &policies,
-                 "comma list: none, alf-const, alf-const-micro, alf-lin-const, alf-inv, alf-isqrt, "
-                 "alf-sign-inv, alf-sign-isqrt, aux-micro, aux-seq, aux-global; name@value sets its "
-                 "rate / constant / coefficient");
+                 "comma list of " + BalancingPolicyNames() +
+                     "; name@value sets its rate / constant / coefficient (value >= 0)");
     cl.AddInt("experts", &experts, "scored experts E (routed + null)");
     cl.AddInt("top-k", &top_k, "K experts per token");
     cl.AddInt("batch", &batch, "tokens per step B");
@@ -215,11 +87,17 @@ int main(int argc, char** argv) {
     cl.AddDouble("sign-inv-c0", &sign_inv_c0, "c0 of alf-sign-inv / -isqrt (0 = 100 alf-rate)");
     cl.AddDouble("aux-coeff", &aux_coeff, "aux-loss coefficient");
     cl.AddDouble("aux-lr", &aux_lr, "learning rate of the logit offsets (aux arms)");
+    cl.AddDouble("capacity-factor", &capacity_factor,
+                 "expert capacity factor of the drop-rate metrics (>= 0; 0 = off)");
     cl.AddInt("eval-tokens", &eval_tokens, "held-out tokens for MaxVio_global (0 = off)");
     cl.AddInt("eval-every", &eval_every, "steps between MaxVio_global evaluations");
     cl.AddString("regret", &regret, "regret reference: auto, none, gumbel-exact, pool-lp, held-out-lp");
     cl.AddInt("held-out", &held_out, "held-out tokens for the held-out-lp reference");
     cl.AddInt("regret-every", &regret_every, "evaluate F(p_t) every this many steps");
+    cl.AddInt("dynamic-every", &dynamic_every,
+              "evaluate the dynamic regret against the per-step best price every this many steps (>= 0; "
+              "0 = off; plain top-K only, meant for --drift > 0)");
+    cl.AddInt("dynamic-tokens", &dynamic_tokens, "tokens of the per-step sample of the dynamic regret (>= 1)");
     cl.AddInt("loads-every", &loads_every, "steps between heat-map load rows (0 = steps/400)");
     cl.AddString("out", &out_dir, "output folder (required)");
     cl.AddBool("quick", &quick, "small smoke run: steps = min(steps, 800), eval-tokens <= 1024");
@@ -262,12 +140,24 @@ int main(int argc, char** argv) {
     o.regret.kind = ParseRegretReferenceKind(regret);
     o.regret.held_out_tokens = held_out;
     o.regret.every = regret_every;
+    o.capacity_factor = capacity_factor;
+    o.dynamic.every = dynamic_every;
+    o.dynamic.held_out_tokens = dynamic_tokens;
     o.Validate();
+    // Policies are checked before anything is written or set up.
+    std::vector<BalancingPolicy> arms;
+    for (const auto& spec : cli::SplitList(policies, "option --policies")) {
+      arms.push_back(ParseBalancingPolicy(spec));
+      if (arms.back().terms.size() != 1)
+        throw std::invalid_argument("--policies: '" + spec + "' combines terms with '+'; the frozen-router lab "
+                                    "runs one term per policy (combined policies: --mode learn)");
+    }
+    if (arms.empty()) throw std::invalid_argument("--policies is empty");
 
     {  // Sizes from --steps, refused before the folder is made (~200 bytes per
        // steps.csv row, ~16 doubles of per-step results per policy in memory).
       const double rows = static_cast<double>(steps) *
-                          static_cast<double>(cli::SplitList(policies, "option --policies").size());
+                          static_cast<double>(arms.size());
       CheckDiskBudget(200.0 * rows, out_dir, "steps.csv", "--steps or --policies");
       CheckMemoryBudget(16.0 * 8.0 * rows, "", "the per-step results", "--steps or --policies");
     }
@@ -283,10 +173,8 @@ int main(int argc, char** argv) {
     if (inv_c0 == 0.0) inv_c0 = ref.strong_convexity > 0 ? 1.0 / ref.strong_convexity : double(experts) / (batch * top_k);
     if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
     if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
-    std::vector<Policy> arms;
-    for (const auto& spec : cli::SplitList(policies, "option --policies"))
-      arms.push_back(ParsePolicy(spec, alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr));
-    if (arms.empty()) throw std::invalid_argument("--policies is empty");
+    const PolicyConstants constants{alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr};
+    for (auto& arm : arms) arm = ResolvePolicy(arm, constants);
     std::printf("load-balance: E = %lld, K = %lld, B = %lld, T = %lld steps, router %s, score %s\n", experts,
                 top_k, batch, steps, router.c_str(), score.c_str());
     std::printf("ALF-LB dual regret (moelab definition): %s [%s, setup %.1f s]\n", ref.description.c_str(),
@@ -295,29 +183,33 @@ int main(int argc, char** argv) {
     const Index every = loads_every > 0 ? loads_every : std::max<Index>(1, steps / 400);
     std::ofstream csv(dir / "steps.csv");
     csv << "policy,step,maxvio_batch,maxvio_micro,maxvio_global,minvio,cv,idle,imbalance,dual,"
-           "regret_increment,cumulative_regret,bias_distance,real_per_token,shared_load,aux_loss\n";
+           "regret_increment,cumulative_regret,bias_distance,real_per_token,shared_load,aux_loss,drop_rate,"
+           "dropped_tokens,ec_unrouted,dynamic_increment,cumulative_dynamic_regret\n";
     std::ofstream loads_csv(dir / "loads.csv");
     loads_csv << "policy,step";
     for (Index j = 0; j < experts - null_experts; ++j) loads_csv << ",c" << j;
     loads_csv << "\n";
     const bool tty = ::isatty(STDERR_FILENO);
     std::vector<LoadBalanceResult> results;
-    std::vector<std::vector<Index>> heat_steps(arms.size());
-    std::vector<std::vector<Vector>> heat_loads(arms.size());
+    std::vector<HeatMapSpec> heat(arms.size());
     for (std::size_t a = 0; a < arms.size(); ++a) {
-      const Policy& arm = arms[a];
+      const BalancingPolicy& arm = arms[a];
       const auto observer = [&](const StepRecord& r) {
         csv << arm.name << ',' << r.step << ',' << Cell(r.maxvio_batch) << ',' << Cell(r.maxvio_micro) << ','
             << Cell(r.maxvio_global) << ',' << Cell(r.minvio) << ',' << Cell(r.cv) << ',' << r.idle << ','
             << Cell(r.imbalance) << ',' << Cell(r.dual) << ',' << Cell(r.regret_increment) << ','
             << Cell(r.cumulative_regret) << ',' << Cell(r.bias_distance) << ',' << Cell(r.real_per_token)
-            << ',' << Cell(r.shared_load) << ',' << Cell(r.aux_loss) << '\n';
+            << ',' << Cell(r.shared_load) << ',' << Cell(r.aux_loss) << ',' << Cell(r.drop_rate) << ','
+            << Cell(r.dropped_tokens) << ',' << Cell(r.ec_unrouted) << ',' << Cell(r.dynamic_increment) << ','
+            << Cell(r.cumulative_dynamic_regret) << '\n';
         if (r.step % every == 0) {
           loads_csv << arm.name << ',' << r.step;
           for (Index j = 0; j < r.loads.size(); ++j) loads_csv << ',' << r.loads[j];
           loads_csv << '\n';
-          heat_steps[a].push_back(r.step);
-          heat_loads[a].push_back(r.loads);
+          const double L = r.loads.mean();
+          heat[a].x.push_back(static_cast<double>(r.step));
+          heat[a].rows = static_cast<int>(r.loads.size());
+          for (Index j = 0; j < r.loads.size(); ++j) heat[a].values.push_back(L > 0 ? r.loads[j] / L : 0.0);
         }
         if (tty && (r.step + 1) % 500 == 0) {
           std::fprintf(stderr, "\r  %-18s step %lld / %lld  MaxVio %.3f", arm.name.c_str(),
@@ -325,7 +217,7 @@ int main(int argc, char** argv) {
         }
         if ((r.step + 1) % 1000 == 0) csv.flush();
       };
-      results.push_back(RunLoadBalance(setup, arm.options, arm.name, observer));
+      results.push_back(RunLoadBalance(setup, arm.terms.front().options, arm.name, observer));
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
       csv.flush();
       loads_csv.flush();
@@ -335,13 +227,13 @@ int main(int argc, char** argv) {
     const Index T = steps / 4;
     std::ofstream summary_csv(dir / "summary.csv");
     summary_csv << "policy,final_maxvio_batch,final_maxvio_global,R_T,R_2T,R_4T,T,rho,alpha_from_rho,"
-                   "alpha_fit,R_over_T,seconds\n";
+                   "alpha_fit,R_over_T,seconds,final_drop_rate,dynamic_regret\n";
     std::ostringstream text;
     text << "ALF-LB dual regret (moelab definition), reference: " << ref.description << "\n";
     text << "T = " << T << " (4T = " << steps << " steps). rho = [R(4T)-R(2T)]/[R(2T)-R(T)]: 1 log, 1.41 sqrt, 2 linear.\n";
     char line[512];
-    std::snprintf(line, sizeof line, "%-18s %10s %10s %12s %12s %12s %7s %7s %7s %8s\n", "policy", "MaxVio_b",
-                  "MaxVio_g", "R(T)", "R(2T)", "R(4T)", "rho", "a=lg2r", "a_fit", "sec");
+    std::snprintf(line, sizeof line, "%-18s %10s %10s %8s %12s %12s %12s %7s %7s %7s %8s\n", "policy", "MaxVio_b",
+                  "MaxVio_g", "drop", "R(T)", "R(2T)", "R(4T)", "rho", "a=lg2r", "a_fit", "sec");
     text << line;
     for (const auto& r : results) {
       double rt = std::nan(""), r2 = rt, r4 = rt, rho = rt, alpha = rt, fit = rt;
@@ -351,15 +243,17 @@ int main(int argc, char** argv) {
         r4 = r.cumulative_regret[4 * T - 1];
         rho = DoublingRatio(rt, r2, r4);
         alpha = rho > 0 ? std::log2(rho) : std::nan("");
-        fit = GrowthExponent(r.cumulative_regret, T, 4 * T);
+        fit = RegretGrowthExponent(r.cumulative_regret, T, 4 * T);
       }
       summary_csv << r.policy << ',' << Cell(r.final_maxvio_batch) << ',' << Cell(r.final_maxvio_global) << ','
                   << Cell(rt) << ',' << Cell(r2) << ',' << Cell(r4) << ',' << T << ',' << Cell(rho) << ','
                   << Cell(alpha) << ',' << Cell(fit) << ',' << Cell(r4 / (4.0 * T)) << ',' << Cell(r.seconds)
+                  << ',' << Cell(r.final_drop_rate) << ','
+                  << Cell(r.cumulative_dynamic_regret.empty() ? std::nan("") : r.cumulative_dynamic_regret.back())
                   << '\n';
-      std::snprintf(line, sizeof line, "%-18s %10.4f %10.4f %12.4g %12.4g %12.4g %7.3f %7.3f %7.3f %8.1f\n",
-                    r.policy.c_str(), r.final_maxvio_batch, r.final_maxvio_global, rt, r2, r4, rho, alpha, fit,
-                    r.seconds);
+      std::snprintf(line, sizeof line, "%-18s %10.4f %10.4f %8.4f %12.4g %12.4g %12.4g %7.3f %7.3f %7.3f %8.1f\n",
+                    r.policy.c_str(), r.final_maxvio_batch, r.final_maxvio_global, r.final_drop_rate, rt, r2, r4,
+                    rho, alpha, fit, r.seconds);
       text << line;
     }
     std::ofstream(dir / "summary.txt") << text.str();
@@ -406,8 +300,16 @@ int main(int argc, char** argv) {
       if (!p.script.empty() && !p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
     }
     for (std::size_t a = 0; a < arms.size(); ++a) {
-      const std::string msg = WriteHeatmap(dir, arms[a].name, heat_steps[a], heat_loads[a]);
-      if (!msg.empty()) std::fprintf(stderr, "warning: %s\n", msg.c_str());
+      HeatMapSpec& h = heat[a];
+      h.title = "expert load / L over time: " + arms[a].name;
+      h.x_label = "step";
+      h.y_label = "expert";
+      h.cb_label = "load / L";
+      std::string stem = "heatmap_" + arms[a].name;
+      for (char& c : stem)
+        if (c == '@' || c == '/') c = '_';
+      const PlotOutput p = WriteHeatMap(h, (dir / stem).string());
+      if (!p.drawn) std::fprintf(stderr, "warning: %s\n", p.message.c_str());
     }
     std::printf("wrote %s/{config.json, steps.csv, loads.csv, summary.csv, summary.txt, *.png}\n",
                 out_dir.c_str());

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "support/expect_invalid.hpp"
 #include "support/test_util.hpp"
 
@@ -35,6 +38,14 @@ TEST(ParseFiniteCellTest, ParsesWholeFiniteNumbersOnly) {
                                     {"f:7", "column 'q'"}));
   EXPECT_TRUE(ThrowsInvalidArgument([&] { ParseFiniteCell({"inf", "1"}, 0, header, "f:8"); },
                                     {"f:8", "column 'p'", "not finite"}));
+}
+
+TEST(CsvNumber, EmptyForNanAndRoundTripsAtSeventeenDigits) {
+  EXPECT_EQ(CsvNumber(std::nan("")), "");
+  EXPECT_EQ(CsvNumber(0.5), "0.5");
+  EXPECT_EQ(CsvNumber(1.0 / 3.0, 4), "0.3333");
+  EXPECT_EQ(std::stod(CsvNumber(0.1 + 0.2, 17)), 0.1 + 0.2);
+  EXPECT_EQ(CsvNumber(-std::numeric_limits<double>::infinity()), "-inf");
 }
 
 }  // namespace

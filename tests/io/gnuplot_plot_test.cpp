@@ -53,5 +53,22 @@ TEST(GnuplotPlotTest, RejectsInconsistentSeries) {
   EXPECT_TRUE(testing::ThrowsInvalidArgument([&] { WritePlot(Example(), ""); }, {"stem"}));
 }
 
+TEST(GnuplotPlotTest, HeatMapWritesColumnsAndRejectsBadSizes) {
+  const std::string dir = testing::MakeTempDir("moelab_heat");
+  HeatMapSpec h;
+  h.title = "load";
+  h.x = {0, 10};
+  h.rows = 2;
+  h.values = {0.5, 1.5, 1.0, 1.0};
+  const PlotOutput out = WriteHeatMap(h, dir + "/heat");
+  const std::string data = ReadTextFile(out.data);
+  EXPECT_NE(data.find("0 1 1.5\n"), std::string::npos);   // x = 0, row 1
+  EXPECT_NE(data.find("10 0 1\n"), std::string::npos);    // x = 10, row 0
+  EXPECT_NE(ReadTextFile(out.script).find("with image"), std::string::npos);
+  EXPECT_TRUE(out.drawn) << out.message;
+  h.values.pop_back();
+  EXPECT_TRUE(testing::ThrowsInvalidArgument([&] { WriteHeatMap(h, dir + "/bad"); }, {"values"}));
+}
+
 }  // namespace
 }  // namespace moelab

@@ -222,5 +222,24 @@ TEST(Routers, BadConfigsFailWithClearMessages) {
   EXPECT_TRUE(ThrowsInvalidArgument([&] { Route(ok, Matrix::Zero(2, 4), Vector::Zero(3)); }, {"bias"}));
 }
 
+TEST(TopKOfRow, MatchesAStableSortWithTiesAndSubranges) {
+  // Reference: indices in [lo, hi) sorted by value descending, index
+  // ascending on ties; rows with many ties (values rounded to a coarse grid)
+  // exercise both the two-pass path (n >= 4K) and the single pass.
+  Rng rng(31);
+  for (int rep = 0; rep < 400; ++rep) {
+    const int n = 1 + rep % 70, K = 1 + rep % std::min(n, 9);
+    std::vector<double> v(static_cast<std::size_t>(n + 3));
+    for (double& x : v) x = rep % 3 == 0 ? std::round(2 * StandardNormal(rng)) : StandardNormal(rng);
+    const int lo = rep % 2, hi = lo + n;
+    std::vector<int> ref(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) ref[static_cast<std::size_t>(i)] = lo + i;
+    std::stable_sort(ref.begin(), ref.end(), [&](int a, int b) { return v[a] > v[b]; });
+    std::vector<int> out(static_cast<std::size_t>(K), -1);
+    TopKOfRow(v.data(), lo, hi, K, out.data());
+    for (int i = 0; i < K; ++i) ASSERT_EQ(out[i], ref[i]) << "rep " << rep << " slot " << i;
+  }
+}
+
 }  // namespace
 }  // namespace moelab

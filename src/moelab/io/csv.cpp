@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -83,6 +84,13 @@ double ParseFiniteCell(const std::vector<std::string>& row, std::size_t column,
                                 " is not finite (NaN/Inf are not allowed)");
   }
   return value;
+}
+
+std::string CsvNumber(double value, int digits) {
+  if (std::isnan(value)) return "";
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+  return buffer;
 }
 
 }  // namespace moelab

@@ -19,6 +19,10 @@ struct CsvTable {
 // byte-order mark before the header is dropped.
 CsvTable ReadCsv(const std::string& path);
 
+// A number as a CSV cell: %.<digits>g, and NaN as the empty cell ("not
+// computed"), the convention of every moelab table.
+std::string CsvNumber(double value, int digits = 10);
+
 // Splits one line at commas (no quoting).
 std::vector<std::string> SplitCsvLine(const std::string& line);
 

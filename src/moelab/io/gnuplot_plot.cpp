@@ -33,6 +33,38 @@ std::string Number(double v) {
   return buffer;
 }
 
+// The folder of `stem` (created) and the three file names of a plot.
+fs::path PlotFolder(const std::string& stem) {
+  const fs::path stem_path(stem);
+  const fs::path dir = stem_path.has_parent_path() ? stem_path.parent_path() : fs::path(".");
+  fs::create_directories(dir);
+  return dir;
+}
+PlotOutput PlotFiles(const std::string& stem) {
+  PlotOutput out;
+  out.data = stem + ".dat";
+  out.script = stem + ".gp";
+  out.png = stem + ".png";
+  return out;
+}
+
+// Pipes `base`.gp to gnuplot in `dir`; fills out->drawn / message.
+void Draw(const fs::path& dir, const std::string& base, PlotOutput* out) {
+  std::error_code ec;
+  fs::remove(out->png, ec);
+  try {
+    // Run gnuplot in the plot's folder so the script's relative names resolve.
+    Gnuplot gnuplot("cd " + Quote(fs::absolute(dir).string()) + " && gnuplot 2>/dev/null");
+    gnuplot << "load " << Quote(base + ".gp") << "\n";
+  } catch (const std::exception& e) {
+    out->message = std::string("gnuplot could not be started: ") + e.what();
+    return;
+  }
+  out->drawn = fs::exists(out->png) && fs::file_size(out->png) > 0;
+  if (!out->drawn && out->message.empty())
+    out->message = "gnuplot did not produce " + out->png + " (is gnuplot with pngcairo installed?)";
+}
+
 }  // namespace
 
 PlotOutput WritePlot(const PlotSpec& spec, const std::string& stem) {
@@ -44,14 +76,9 @@ PlotOutput WritePlot(const PlotSpec& spec, const std::string& stem) {
         (s.y_low.size() != s.y.size() || s.y_high.size() != s.y.size()))
       throw std::invalid_argument("WritePlot: series '" + s.title + "' needs y_low and y_high");
   }
-  const fs::path stem_path(stem);
-  const fs::path dir = stem_path.has_parent_path() ? stem_path.parent_path() : fs::path(".");
-  fs::create_directories(dir);
-  const std::string base = stem_path.filename().string();
-  PlotOutput out;
-  out.data = stem + ".dat";
-  out.script = stem + ".gp";
-  out.png = stem + ".png";
+  const fs::path dir = PlotFolder(stem);
+  const std::string base = fs::path(stem).filename().string();
+  PlotOutput out = PlotFiles(stem);
 
   {
     std::ofstream dat(out.data);
@@ -111,19 +138,44 @@ PlotOutput WritePlot(const PlotSpec& spec, const std::string& stem) {
     script << gp.str();
   }
 
-  std::error_code ec;
-  fs::remove(out.png, ec);
-  try {
-    // Run gnuplot in the plot's folder so the script's relative names resolve.
-    Gnuplot gnuplot("cd " + Quote(fs::absolute(dir).string()) + " && gnuplot 2>/dev/null");
-    gnuplot << "load " << Quote(base + ".gp") << "\n";
-  } catch (const std::exception& e) {
-    out.message = std::string("gnuplot could not be started: ") + e.what();
-    return out;
+  Draw(dir, base, &out);
+  return out;
+}
+
+PlotOutput WriteHeatMap(const HeatMapSpec& spec, const std::string& stem) {
+  if (stem.empty()) throw std::invalid_argument("WriteHeatMap: empty output stem");
+  if (spec.rows < 0 || spec.values.size() != spec.x.size() * static_cast<std::size_t>(spec.rows))
+    throw std::invalid_argument("WriteHeatMap: values must hold x.size() * rows entries");
+  if (!(spec.cb_min < spec.cb_max)) throw std::invalid_argument("WriteHeatMap: cb_min must be < cb_max");
+  const fs::path dir = PlotFolder(stem);
+  const std::string base = fs::path(stem).filename().string();
+  PlotOutput out = PlotFiles(stem);
+  {
+    std::ofstream dat(out.data);
+    if (!dat) throw std::runtime_error("WriteHeatMap: cannot write '" + out.data + "'");
+    dat << "# x row value\n";
+    for (std::size_t i = 0; i < spec.x.size(); ++i) {
+      for (int r = 0; r < spec.rows; ++r)
+        dat << Number(spec.x[i]) << " " << r << " " << Number(spec.values[i * spec.rows + r]) << "\n";
+      dat << "\n";
+    }
   }
-  out.drawn = fs::exists(out.png) && fs::file_size(out.png) > 0;
-  if (!out.drawn && out.message.empty())
-    out.message = "gnuplot did not produce " + out.png + " (is gnuplot with pngcairo installed?)";
+  {
+    std::ofstream gp(out.script);
+    if (!gp) throw std::runtime_error("WriteHeatMap: cannot write '" + out.script + "'");
+    gp << "# Redraw with: gnuplot " << base << ".gp  (in this folder)\n"
+       << "set terminal pngcairo noenhanced size " << spec.width << "," << spec.height
+       << " font \"Sans,11\"\n"
+       << "set output " << Quote(base + ".png") << "\n"
+       << "set title " << Quote(spec.title) << "\n"
+       << "set xlabel " << Quote(spec.x_label) << "\n"
+       << "set ylabel " << Quote(spec.y_label) << "\n"
+       << "set cblabel " << Quote(spec.cb_label) << "\n"
+       << "set view map\nset cbrange [" << Number(spec.cb_min) << ":" << Number(spec.cb_max) << "]\n"
+       << "set palette defined (0 'blue', 1 'white', 2 'red')\n"
+       << "plot " << Quote(base + ".dat") << " using 1:2:3 with image notitle\n";
+  }
+  Draw(dir, base, &out);
   return out;
 }
 

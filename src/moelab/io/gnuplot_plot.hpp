@@ -60,4 +60,19 @@ struct PlotOutput {
 // an empty stem.
 PlotOutput WritePlot(const PlotSpec& spec, const std::string& stem);
 
+// A value map over (x, row), e.g. expert load / L over steps: <stem>.dat
+// holds "x row value" lines, drawn as an image with a blue-white-red palette
+// on [cb_min, cb_max] (white at the middle). Same files and failure rules
+// as WritePlot.
+struct HeatMapSpec {
+  std::string title, x_label, y_label, cb_label;
+  std::vector<double> x;       // one column per x
+  int rows = 0;                // values per column
+  std::vector<double> values;  // x.size() * rows, column by column
+  double cb_min = 0.0, cb_max = 2.0;
+  int width = 1100;
+  int height = 650;
+};
+PlotOutput WriteHeatMap(const HeatMapSpec& spec, const std::string& stem);
+
 }  // namespace moelab

@@ -7,6 +7,7 @@
 #include "moelab/core/check.hpp"
 #include "moelab/core/rng.hpp"
 #include "moelab/routing/aux_loss.hpp"
+#include "moelab/routing/capacity.hpp"
 #include "moelab/routing/dual_objective.hpp"
 #include "moelab/routing/load_metrics.hpp"
 
@@ -41,6 +42,10 @@ void LoadBalanceOptions::Validate() const {
   if (num_steps < 1) ThrowInvalid(kFn, "num_steps must be >= 1");
   if (eval_tokens < 0) ThrowInvalid(kFn, "eval_tokens must be >= 0");
   if (eval_every < 1) ThrowInvalid(kFn, "eval_every must be >= 1");
+  if (dynamic.every < 0) ThrowInvalid(kFn, "dynamic.every must be >= 0 (0 = off)");
+  if (dynamic.held_out_tokens < 1) ThrowInvalid(kFn, "dynamic.held_out_tokens must be >= 1");
+  if (!(capacity_factor >= 0.0) || !std::isfinite(capacity_factor))
+    ThrowInvalid(kFn, "capacity_factor must be >= 0 and finite (0 = off)");
   const Index routed = stream.num_experts - router.num_null_experts;
   const Index devices = num_devices > 0 ? num_devices : router.num_groups;
   if (devices < 1 || routed % devices != 0) {
@@ -57,6 +62,8 @@ LoadBalanceSetup::LoadBalanceSetup(const LoadBalanceOptions& opts)
   }
   Rng rng = SetupRng(options.seed, 3);
   regret = MakeRegretReference(stream_template, options.router, options.regret, rng);
+  if (options.dynamic.every > 0)
+    dynamic = std::make_shared<const DynamicRegret>(stream_template, options.router, options.dynamic, options.seed);
 }
 
 LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOptions& balancer_options,
@@ -83,6 +90,8 @@ LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOp
   result.policy = policy_name;
   result.final_maxvio_global = kNaN;
   double cumulative = 0.0;
+  double drop_sum_tail = 0.0;
+  double dynamic_cumulative = 0.0;
   StepRecord rec;
   for (Index t = 0; t < opt.num_steps; ++t) {
     Rng rng(DeriveSeed(opt.seed, 1, static_cast<std::uint64_t>(t)));
@@ -146,6 +155,16 @@ LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOp
       rec.cumulative_regret = kNaN;
     }
 
+    rec.dynamic_increment = rec.cumulative_dynamic_regret = kNaN;
+    if (setup.dynamic && (!aux || sf == ScoreFunction::kLogit)) {
+      if (t % opt.dynamic.every == 0) {
+        rec.dynamic_increment = setup.dynamic->Increment(t, p_eff);
+        dynamic_cumulative += static_cast<double>(opt.dynamic.every) * rec.dynamic_increment;
+      }
+      rec.cumulative_dynamic_regret = dynamic_cumulative;
+      result.cumulative_dynamic_regret.push_back(dynamic_cumulative);
+    }
+
     rec.aux_loss = kNaN;
     Vector aux_gradient;
     if (aux) {
@@ -167,6 +186,18 @@ LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOp
       result.final_maxvio_global = rec.maxvio_global;
     }
 
+    rec.drop_rate = rec.dropped_tokens = rec.ec_unrouted = kNaN;
+    if (opt.capacity_factor > 0.0) {
+      const CapacityResult cap = ApplyCapacity(routing, routed, mb, opt.capacity_factor);
+      rec.drop_rate = cap.drop_rate();
+      rec.dropped_tokens = static_cast<double>(cap.dropped_tokens) / static_cast<double>(B);
+      if (router.kind == RouterKind::kTopK && router.num_null_experts == 0) {
+        rec.ec_unrouted = static_cast<double>(ExpertChoiceRoute(scores, mb, router.top_k, opt.capacity_factor)
+                                                  .unrouted_tokens) /
+                          static_cast<double>(B);
+      }
+      drop_sum_tail += t >= opt.num_steps - std::max<Index>(1, opt.num_steps / 10) ? rec.drop_rate : 0.0;
+    }
     result.maxvio_batch.push_back(rec.maxvio_batch);
     if (observer) observer(rec);
     balancer.EndStep(all_loads, aux ? &aux_gradient : nullptr);
@@ -176,6 +207,7 @@ LoadBalanceResult RunLoadBalance(const LoadBalanceSetup& setup, const BalancerOp
   double sum = 0.0;
   for (Index t = opt.num_steps - tail; t < opt.num_steps; ++t) sum += result.maxvio_batch[t];
   result.final_maxvio_batch = sum / static_cast<double>(tail);
+  result.final_drop_rate = opt.capacity_factor > 0.0 ? drop_sum_tail / static_cast<double>(tail) : kNaN;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

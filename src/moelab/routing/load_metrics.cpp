@@ -1,5 +1,6 @@
 #include "moelab/routing/load_metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -42,6 +43,23 @@ double ImbalanceScore(const Eigen::Ref<const Vector>& loads, Index num_groups, I
     if (g == 0 || t < lo) lo = t;
   }
   return (hi - lo) / static_cast<double>(num_tokens);
+}
+
+double DomainExpertMutualInformation(const Eigen::Ref<const Matrix>& counts) {
+  CheckAllFinite("DomainExpertMutualInformation", "counts", counts);
+  if (counts.size() > 0 && counts.minCoeff() < 0.0)
+    ThrowInvalid("DomainExpertMutualInformation", "counts must be >= 0");
+  const double total = counts.sum();
+  if (!(total > 0.0)) return 0.0;
+  const Vector rows = counts.rowwise().sum() / total;
+  const Vector cols = counts.colwise().sum().transpose() / total;
+  double mi = 0.0;
+  for (Index d = 0; d < counts.rows(); ++d)
+    for (Index j = 0; j < counts.cols(); ++j) {
+      const double q = counts(d, j) / total;
+      if (q > 0.0) mi += q * std::log(q / (rows[d] * cols[j]));
+    }
+  return std::max(0.0, mi);
 }
 
 }  // namespace moelab

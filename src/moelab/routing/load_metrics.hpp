@@ -25,4 +25,11 @@ Index IdleExperts(const Eigen::Ref<const Vector>& loads);
 // num_tokens >= 1.
 double ImbalanceScore(const Eigen::Ref<const Vector>& loads, Index num_groups, Index num_tokens);
 
+// Mutual information I(domain; expert) in nats of a D x E table of
+// assignment counts (Demons in the Detail's specialisation measure): with
+// q = counts / sum, I = sum q_de log(q_de / (q_d. q_.e)). 0 for an empty or
+// single-row table; at most log(min(D, E)). Throws std::invalid_argument for
+// negative or non-finite counts.
+double DomainExpertMutualInformation(const Eigen::Ref<const Matrix>& counts);
+
 }  // namespace moelab

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "moelab/core/check.hpp"
+#include "moelab/rates/slope_fit.hpp"
 #include "moelab/routing/best_fixed_bias.hpp"
 #include "moelab/routing/dual_objective.hpp"
 #include "moelab/routing/gumbel_pool_objective.hpp"
@@ -112,6 +113,22 @@ double DoublingRatio(double r_t, double r_2t, double r_4t) {
   const double denominator = r_2t - r_t;
   if (denominator == 0.0) return std::numeric_limits<double>::quiet_NaN();
   return (r_4t - r_2t) / denominator;
+}
+
+double RegretGrowthExponent(const std::vector<double>& cumulative, Index from, Index to) {
+  const Index n = static_cast<Index>(cumulative.size());
+  if (from < 1 || to <= from || to > n) return std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> x, y;
+  Index last = 0;
+  for (int i = 0; i <= 40; ++i) {
+    const Index t = static_cast<Index>(std::round(from * std::pow(double(to) / from, i / 40.0)));
+    if (t == last || !(cumulative[t - 1] > 0)) continue;
+    last = t;
+    x.push_back(std::log(double(t)));
+    y.push_back(std::log(cumulative[t - 1]));
+  }
+  if (x.size() < 3) return std::numeric_limits<double>::quiet_NaN();
+  return FitLine(x, y).slope;
 }
 
 }  // namespace moelab

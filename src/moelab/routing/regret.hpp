@@ -83,4 +83,10 @@ RegretReference MakeRegretReference(const TokenStream& stream, const RouterOptio
 // rho for cumulative regret values at T, 2T, 4T; NaN when R(2T) == R(T).
 double DoublingRatio(double r_t, double r_2t, double r_4t);
 
+// Growth exponent of cumulative regret: the least-squares slope
+// (rates/slope_fit.hpp FitLine) of log R_t on log t over 41 log-spaced t in
+// [from, to] (R_t = cumulative[t - 1]); points with R_t <= 0 are skipped.
+// NaN with fewer than 3 usable points or a bad range.
+double RegretGrowthExponent(const std::vector<double>& cumulative, Index from, Index to);
+
 }  // namespace moelab
