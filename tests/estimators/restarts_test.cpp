@@ -1,10 +1,13 @@
-// BestOfStarts: draw order, choice of the best usable fit, ties, all-unusable.
+// BestOfStarts: draw order, choice of the best usable fit, ties, all-unusable,
+// and the same answer for every thread count.
 #include "moelab/estimators/restarts.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "moelab/estimators/em.hpp"
@@ -98,6 +101,59 @@ TEST(BestOfStartsTest, BadArgumentsThrow) {
   EXPECT_THROW(BestOfStarts(0, Counter(), fits, rng), std::invalid_argument);
   EXPECT_THROW(BestOfStarts(1, nullptr, fits, rng), std::invalid_argument);
   EXPECT_THROW(BestOfStarts(1, Counter(), nullptr, rng), std::invalid_argument);
+  EXPECT_THROW(BestOfStarts(1, Counter(), fits, rng, 0), std::invalid_argument);
+}
+
+TEST(BestOfStartsTest, TiesGoToTheEarliestStartEvenWhenItFinishesLast) {
+  // Starts 1 and 3 tie; start 1 is slow, so with several threads start 3
+  // finishes first. A reduction in completion order would keep 3.
+  using T = TerminationType;
+  const FakeFits tied{{-1.0, 2.0, 0.0, 2.0}, {T::kConverged, T::kConverged, T::kConverged,
+                                              T::kConverged}};
+  auto slow_fit = [&](const MoeParams& start) {
+    if (start.experts.intercept[0] == 1.0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return tied(start);
+  };
+  for (int threads : {1, 2, 4}) {
+    Rng rng(1);
+    EXPECT_EQ(BestOfStarts(4, Counter(), slow_fit, rng, threads).best_restart, 1)
+        << threads << " threads";
+  }
+}
+
+TEST(BestOfStartsTest, EmStartsOnOneTwoOrFourThreadsGiveBitIdenticalResults) {
+  // Real single-threaded EM fits from 6 random starts of an over-fitted
+  // model (so the starts end at different local optima and the choice
+  // matters); every field of the kept fit must match bit for bit.
+  const Preset preset = GetPreset("softmax-over");
+  Rng data_rng(7);
+  const Dataset data = Simulate(preset.truth, preset.design, 1000, data_rng);
+  ModelShape shape = ShapeOf(preset.truth);
+  shape.num_experts = 3;
+  EmOptions options;
+  options.max_iterations = 200;
+  auto fit = [&](const MoeParams& start) { return FitEm(data, start, options); };
+  auto run = [&](int threads) {
+    Rng rng(8);
+    return BestOfStarts(
+        6, [&](Rng& r) { return InitRandom(data, shape, r); }, fit, rng, threads);
+  };
+  const FitResult one = run(1);
+  ASSERT_TRUE(one.IsUsable());
+  for (int threads : {2, 4}) {
+    const FitResult other = run(threads);
+    EXPECT_EQ(other.best_restart, one.best_restart) << threads << " threads";
+    EXPECT_EQ(other.log_likelihood, one.log_likelihood) << threads << " threads";
+    EXPECT_EQ(other.iterations, one.iterations) << threads << " threads";
+    EXPECT_EQ(other.termination, one.termination) << threads << " threads";
+    EXPECT_TRUE(other.params.gate.bias == one.params.gate.bias);
+    EXPECT_TRUE(other.params.gate.slope == one.params.gate.slope);
+    EXPECT_TRUE(other.params.experts.intercept == one.params.experts.intercept);
+    EXPECT_TRUE(other.params.experts.slope == one.params.experts.slope);
+    EXPECT_TRUE(other.params.experts.variance == one.params.experts.variance);
+  }
 }
 
 TEST(BestOfStartsTest, RandomRestartsOfEmFindTheOverFittedMaximum) {
