@@ -41,6 +41,16 @@ struct FakeFits {
   }
 };
 
+// Data from the [Demyst] k* = 2 truth, to be fitted with k = 3 (over-fitted:
+// starts end at different local optima, so the choice among them matters).
+Dataset OverFittedData(std::uint64_t seed, Index n, ModelShape* shape) {
+  const Preset preset = GetPreset("softmax-over");
+  *shape = ShapeOf(preset.truth);
+  shape->num_experts = 3;
+  Rng rng(seed);
+  return Simulate(preset.truth, preset.design, n, rng);
+}
+
 std::function<MoeParams(Rng&)> Counter() {
   auto next = std::make_shared<int>(0);
   return [next](Rng&) { return Tagged((*next)++); };
@@ -125,13 +135,9 @@ TEST(BestOfStartsTest, TiesGoToTheEarliestStartEvenWhenItFinishesLast) {
 
 TEST(BestOfStartsTest, EmStartsOnOneTwoOrFourThreadsGiveBitIdenticalResults) {
   // Real single-threaded EM fits from 6 random starts of an over-fitted
-  // model (so the starts end at different local optima and the choice
-  // matters); every field of the kept fit must match bit for bit.
-  const Preset preset = GetPreset("softmax-over");
-  Rng data_rng(7);
-  const Dataset data = Simulate(preset.truth, preset.design, 1000, data_rng);
-  ModelShape shape = ShapeOf(preset.truth);
-  shape.num_experts = 3;
+  // model; every field of the kept fit must match bit for bit.
+  ModelShape shape;
+  const Dataset data = OverFittedData(7, 1000, &shape);
   EmOptions options;
   options.max_iterations = 200;
   auto fit = [&](const MoeParams& start) { return FitEm(data, start, options); };
@@ -160,11 +166,8 @@ TEST(BestOfStartsTest, RandomRestartsOfEmFindTheOverFittedMaximum) {
   // End to end: 5 random starts of EM on the over-fitted [Demyst] model
   // (the published protocol's n_tries = 5) never do worse than the first
   // start alone, and the kept fit is the best of the five by construction.
-  const Preset preset = GetPreset("softmax-over");
-  Rng data_rng(50);
-  const Dataset data = Simulate(preset.truth, preset.design, 1500, data_rng);
-  ModelShape shape = ShapeOf(preset.truth);
-  shape.num_experts = 3;
+  ModelShape shape;
+  const Dataset data = OverFittedData(50, 1500, &shape);
   EmOptions options;
   options.max_iterations = 300;
   std::vector<double> all;
