@@ -17,7 +17,8 @@
 # ML variances) and report the same full log-likelihood. Per data set the two
 # run back to back, so on a shared machine both see the same load; the table
 # gives wall and CPU seconds per start (median over starts) and the ratio.
-# Without Rscript or the flexmix package only the moelab side runs.
+# Without Rscript or the flexmix package only the moelab side runs. RSCRIPT
+# (default Rscript) names the R front end to use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,13 +35,16 @@ usage() {
 }
 while [ $# -gt 0 ]; do
   case "$1" in
+    -h|--help) usage; exit 0 ;;
+  esac
+  if [ $# -lt 2 ]; then echo "flexmix_compare.sh: flag '$1' needs a value (see --help)" >&2; exit 2; fi
+  case "$1" in
     --starts) starts="$2"; shift 2 ;;
     --ks) ks="$2"; shift 2 ;;
     --sizes) sizes="$2"; shift 2 ;;
     --tolerance) tolerance="$2"; shift 2 ;;
     --max-iterations) max_iterations="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
     *) echo "flexmix_compare.sh: unknown flag '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,11 +54,12 @@ if [ ! -x "$driver" ]; then
   echo "flexmix_compare.sh: $driver not found; run 'bash scripts/build.sh' first" >&2
   exit 1
 fi
+rscript="${RSCRIPT:-Rscript}"
 have_flexmix=0
-if ! command -v Rscript > /dev/null; then
-  echo "flexmix_compare.sh: Rscript not found - flexmix side SKIPPED (install it with"
+if ! command -v "$rscript" > /dev/null; then
+  echo "flexmix_compare.sh: $rscript not found - flexmix side SKIPPED (install it with"
   echo "  apt-get install -y --no-install-recommends r-cran-flexmix)"
-elif ! Rscript -e 'quit(status = if (requireNamespace("flexmix", quietly = TRUE)) 0 else 1)' \
+elif ! "$rscript" -e 'quit(status = if (requireNamespace("flexmix", quietly = TRUE)) 0 else 1)' \
       > /dev/null 2>&1; then
   echo "flexmix_compare.sh: R package flexmix not installed - flexmix side SKIPPED (install"
   echo "  it with apt-get install -y --no-install-recommends r-cran-flexmix)"
@@ -93,7 +98,7 @@ for k in $ks; do
     f_best=NA f_conv=- f_wall=NA f_cpu=NA
     if [ "$have_flexmix" = 1 ]; then
       echo "k = $k, n = $n: flexmix ($starts starts) ..." >&2
-      Rscript benchmarks/flexmix_compare/flexmix_starts.R "$data" "$k" "$starts" "$tolerance" \
+      "$rscript" benchmarks/flexmix_compare/flexmix_starts.R "$data" "$k" "$starts" "$tolerance" \
         "$max_iterations" 1 "$out/flexmix_k${k}_n${n}.csv"
       f_best=$(best "$out/flexmix_k${k}_n${n}.csv" 2 4 '^TRUE$')
       f_conv=$(count "$out/flexmix_k${k}_n${n}.csv" 4 '^TRUE$')
@@ -108,7 +113,7 @@ echo
 echo "moelab vs flexmix: $starts starts per data set, one thread, medians per start"
 echo "moelab: EM stops when |l_t - l_{t-1}| <= $tolerance |l_{t-1}| (max $max_iterations iterations)"
 if [ "$have_flexmix" = 1 ]; then
-  echo "flexmix $(Rscript -e 'cat(format(packageVersion("flexmix")))' 2>/dev/null):" \
+  echo "flexmix $("$rscript" -e 'cat(format(packageVersion("flexmix")))' 2>/dev/null):" \
        "stops when |l_t - l_{t-1}| / (|l_t| + 0.1) < $tolerance (iter.max $max_iterations, minprior 0)"
 else
   echo "flexmix: SKIPPED (Rscript or the flexmix package is missing)"
@@ -134,4 +139,8 @@ for row in "${rows[@]}"; do
       (fw == "NA" ? "-" : sprintf("%.3f / %.3f", fw, fu)), ratio }'
 done
 echo
-echo "per-start rows: $out/moelab_k*_n*.csv, $out/flexmix_k*_n*.csv"
+if [ "$have_flexmix" = 1 ]; then
+  echo "per-start rows: $out/moelab_k*_n*.csv, $out/flexmix_k*_n*.csv"
+else
+  echo "per-start rows: $out/moelab_k*_n*.csv"
+fi
