@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       arms.push_back(ParseBalancingPolicy(spec));
       if (arms.back().terms.size() != 1)
         throw std::invalid_argument("--policies: '" + spec + "' combines terms with '+'; the frozen-router lab "
-                                    "runs one term per policy (combined policies: --mode learn)");
+                                    "runs one term per policy (combined policies: learn-balance)");
     }
     if (arms.empty()) throw std::invalid_argument("--policies is empty");
 

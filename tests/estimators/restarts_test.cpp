@@ -1,10 +1,13 @@
-// BestOfStarts: draw order, choice of the best usable fit, ties, all-unusable.
+// BestOfStarts: draw order, choice of the best usable fit, ties, all-unusable,
+// and the same answer for every thread count.
 #include "moelab/estimators/restarts.hpp"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "moelab/estimators/em.hpp"
@@ -37,6 +40,16 @@ struct FakeFits {
     return r;
   }
 };
+
+// Data from the [Demyst] k* = 2 truth, to be fitted with k = 3 (over-fitted:
+// starts end at different local optima, so the choice among them matters).
+Dataset OverFittedData(std::uint64_t seed, Index n, ModelShape* shape) {
+  const Preset preset = GetPreset("softmax-over");
+  *shape = ShapeOf(preset.truth);
+  shape->num_experts = 3;
+  Rng rng(seed);
+  return Simulate(preset.truth, preset.design, n, rng);
+}
 
 std::function<MoeParams(Rng&)> Counter() {
   auto next = std::make_shared<int>(0);
@@ -98,17 +111,63 @@ TEST(BestOfStartsTest, BadArgumentsThrow) {
   EXPECT_THROW(BestOfStarts(0, Counter(), fits, rng), std::invalid_argument);
   EXPECT_THROW(BestOfStarts(1, nullptr, fits, rng), std::invalid_argument);
   EXPECT_THROW(BestOfStarts(1, Counter(), nullptr, rng), std::invalid_argument);
+  EXPECT_THROW(BestOfStarts(1, Counter(), fits, rng, 0), std::invalid_argument);
+}
+
+TEST(BestOfStartsTest, TiesGoToTheEarliestStartEvenWhenItFinishesLast) {
+  // Starts 1 and 3 tie; start 1 is slow, so with several threads start 3
+  // finishes first. A reduction in completion order would keep 3.
+  using T = TerminationType;
+  const FakeFits tied{{-1.0, 2.0, 0.0, 2.0}, {T::kConverged, T::kConverged, T::kConverged,
+                                              T::kConverged}};
+  auto slow_fit = [&](const MoeParams& start) {
+    if (start.experts.intercept[0] == 1.0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return tied(start);
+  };
+  for (int threads : {1, 2, 4}) {
+    Rng rng(1);
+    EXPECT_EQ(BestOfStarts(4, Counter(), slow_fit, rng, threads).best_restart, 1)
+        << threads << " threads";
+  }
+}
+
+TEST(BestOfStartsTest, EmStartsOnOneTwoOrFourThreadsGiveBitIdenticalResults) {
+  // Real single-threaded EM fits from 6 random starts of an over-fitted
+  // model; every field of the kept fit must match bit for bit.
+  ModelShape shape;
+  const Dataset data = OverFittedData(7, 1000, &shape);
+  EmOptions options;
+  options.max_iterations = 200;
+  auto fit = [&](const MoeParams& start) { return FitEm(data, start, options); };
+  auto run = [&](int threads) {
+    Rng rng(8);
+    return BestOfStarts(
+        6, [&](Rng& r) { return InitRandom(data, shape, r); }, fit, rng, threads);
+  };
+  const FitResult one = run(1);
+  ASSERT_TRUE(one.IsUsable());
+  for (int threads : {2, 4}) {
+    const FitResult other = run(threads);
+    EXPECT_EQ(other.best_restart, one.best_restart) << threads << " threads";
+    EXPECT_EQ(other.log_likelihood, one.log_likelihood) << threads << " threads";
+    EXPECT_EQ(other.iterations, one.iterations) << threads << " threads";
+    EXPECT_EQ(other.termination, one.termination) << threads << " threads";
+    EXPECT_TRUE(other.params.gate.bias == one.params.gate.bias);
+    EXPECT_TRUE(other.params.gate.slope == one.params.gate.slope);
+    EXPECT_TRUE(other.params.experts.intercept == one.params.experts.intercept);
+    EXPECT_TRUE(other.params.experts.slope == one.params.experts.slope);
+    EXPECT_TRUE(other.params.experts.variance == one.params.experts.variance);
+  }
 }
 
 TEST(BestOfStartsTest, RandomRestartsOfEmFindTheOverFittedMaximum) {
   // End to end: 5 random starts of EM on the over-fitted [Demyst] model
   // (the published protocol's n_tries = 5) never do worse than the first
   // start alone, and the kept fit is the best of the five by construction.
-  const Preset preset = GetPreset("softmax-over");
-  Rng data_rng(50);
-  const Dataset data = Simulate(preset.truth, preset.design, 1500, data_rng);
-  ModelShape shape = ShapeOf(preset.truth);
-  shape.num_experts = 3;
+  ModelShape shape;
+  const Dataset data = OverFittedData(50, 1500, &shape);
   EmOptions options;
   options.max_iterations = 300;
   std::vector<double> all;

@@ -1,13 +1,12 @@
 #include "moelab/estimators/fit_moe.hpp"
 
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <sstream>
-#include <thread>
 
 #include "moelab/core/check.hpp"
+#include "moelab/core/parallel_for.hpp"
 #include "moelab/core/rng.hpp"
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/initialization.hpp"
@@ -143,31 +142,14 @@ MoeFit FitMoe(const Dataset& data, const ModelShape& shape, const FitOptions& op
 
   // Fits, in parallel over starts when asked; each fit is deterministic and
   // single-threaded then, so results do not depend on the thread count.
+  // Bad input: the first start's reason is rethrown.
   const std::size_t num = starts.size();
   std::vector<FitResult> fits(num);
-  std::vector<std::exception_ptr> errors(num);
   const int threads = static_cast<int>(std::min<std::size_t>(options.num_threads, num));
   const int threads_per_fit = threads > 1 ? 1 : options.num_threads;
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t s = next++; s < num; s = next++) {
-      try {
-        fits[s] = FitOne(data, starts[s], options, threads_per_fit);
-      } catch (...) {
-        errors[s] = std::current_exception();
-      }
-    }
-  };
-  if (threads > 1) {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (std::thread& t : pool) t.join();
-  } else {
-    worker();
-  }
-  for (const std::exception_ptr& error : errors) {
-    if (error) std::rethrow_exception(error);  // bad input: the first start's reason
-  }
+  ParallelFor(static_cast<int>(num), threads, [&](int s) {
+    fits[s] = FitOne(data, starts[s], options, threads_per_fit);
+  });
 
   MoeFit out;
   out.shape = shape;

@@ -12,15 +12,20 @@ namespace moelab {
 
 // Draws num_starts starting points with make_start(rng) - all of them first,
 // in order, from rng, so the starts depend only on the seed - then fits each
-// with fit(start). Keeps the usable result (FitResult::IsUsable) with the
+// with fit(start), on num_threads threads (core/parallel_for.hpp; fit must
+// then be safe to call concurrently, e.g. a single-threaded FitEm that
+// writes nothing shared). The choice is made after all fits, in start order,
+// so the result is bit-identical for every num_threads. Keeps the usable result (FitResult::IsUsable) with the
 // highest log-likelihood (ties: the earliest start); sets restarts =
 // num_starts and best_restart = its index, and seconds = the total wall time.
 // If no result is usable, returns the unusable one with the highest
 // log-likelihood (NaN counts as lowest; ties: earliest) with its own
 // termination, and says so in the message.
-// Throws std::invalid_argument if num_starts < 1 or a function is empty;
-// exceptions from make_start or fit (bad input) propagate.
+// Throws std::invalid_argument if num_starts < 1, num_threads < 1 or a
+// function is empty; exceptions from make_start or fit (bad input)
+// propagate (from fit: the lowest-indexed start's, after all fits ran).
 FitResult BestOfStarts(int num_starts, const std::function<MoeParams(Rng&)>& make_start,
-                       const std::function<FitResult(const MoeParams&)>& fit, Rng& rng);
+                       const std::function<FitResult(const MoeParams&)>& fit, Rng& rng,
+                       int num_threads = 1);
 
 }  // namespace moelab

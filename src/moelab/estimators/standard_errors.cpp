@@ -1,14 +1,13 @@
 #include "moelab/estimators/standard_errors.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 #include <limits>
 #include <sstream>
-#include <thread>
 
 #include "moelab/core/check.hpp"
+#include "moelab/core/parallel_for.hpp"
 #include "moelab/core/rng.hpp"
 #include "moelab/estimators/fit_diagnostics.hpp"
 #include "moelab/estimators/objective.hpp"
@@ -258,32 +257,24 @@ StandardErrorReport BootstrapStandardErrors(const Dataset& data, const MoeFit& f
 
   const int replicates = options.replicates;
   std::vector<Vector> draws(replicates);
-  std::vector<bool> usable(replicates, false);
-  std::atomic<int> next{0};
-  auto worker = [&] {
-    for (int b = next++; b < replicates; b = next++) {
-      Rng rng(DeriveSeed(options.seed, static_cast<std::uint64_t>(b), 0));
-      Dataset replicate = SimulateAt(estimate, data.X, rng);
-      replicate.labels.reset();
-      FitOptions refit = fit_options;
-      refit.initial_params = {estimate};
-      refit.num_starts = 0;
-      refit.num_threads = 1;
-      const MoeFit result = FitMoe(replicate, fit.shape, refit);
-      if (result.IsUsable()) {
-        draws[b] = FreeParameterValues(result.params(), fit_options.fit_temperature);
-        usable[b] = true;
-      }
-    }
-  };
+  // char, not vector<bool>: threads write neighbouring flags, and
+  // vector<bool> packs them into shared words (a data race).
+  std::vector<char> usable(replicates, 0);
   const int threads = std::min(options.num_threads, replicates);
-  if (threads > 1) {
-    std::vector<std::thread> pool;
-    for (int t = 0; t < threads; ++t) pool.emplace_back(worker);
-    for (std::thread& t : pool) t.join();
-  } else {
-    worker();
-  }
+  ParallelFor(replicates, threads, [&](int b) {
+    Rng rng(DeriveSeed(options.seed, static_cast<std::uint64_t>(b), 0));
+    Dataset replicate = SimulateAt(estimate, data.X, rng);
+    replicate.labels.reset();
+    FitOptions refit = fit_options;
+    refit.initial_params = {estimate};
+    refit.num_starts = 0;
+    refit.num_threads = 1;
+    const MoeFit result = FitMoe(replicate, fit.shape, refit);
+    if (result.IsUsable()) {
+      draws[b] = FreeParameterValues(result.params(), fit_options.fit_temperature);
+      usable[b] = 1;
+    }
+  });
 
   StandardErrorReport report;
   report.method = "parametric-bootstrap";
