@@ -102,7 +102,7 @@ def density_distance(fitted, truth, kind="hellinger", design=None, method="midpo
     options.x_integration = method
     options.grid_points = int(grid_points)
     return _moelab.expected_density_distance(kind, as_params(fitted), as_params(truth),
-                                             _design(truth, design), options, _moelab.Rng(int(seed)))
+                                             _design(truth, design), _moelab.Rng(int(seed)), options)
 
 
 # ---- rate studies --------------------------------------------------------
@@ -264,8 +264,12 @@ def balancer(policy, setup=None, alf_rate=1e-3, inv_c0=0.0, isqrt_c0=0.0, sign_i
     coefficient; c0 = 0 means: 1/mu_sc of the setup's Gumbel pool when known,
     else E / (B K); isqrt-c0 0 = inv-c0; sign-inv-c0 0 = 100 alf-rate)."""
     name, _, value = policy.partition("@")
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r} (valid: {', '.join(POLICIES)}; append @value "
+                         f"to set the rate/constant/coefficient)")
     value = float(value) if value else None
-    if inv_c0 == 0.0:
+    needs_c0 = name == "alf-inv" or (name == "alf-isqrt" and not isqrt_c0)
+    if value is None and inv_c0 == 0.0 and needs_c0:
         if setup is None:
             raise ValueError(f"policy {policy!r}: pass the LoadBalanceSetup to resolve its default c0")
         o = setup.options
@@ -285,14 +289,11 @@ def balancer(policy, setup=None, alf_rate=1e-3, inv_c0=0.0, isqrt_c0=0.0, sign_i
         b.update, b.schedule, rate = dual[name]
         b.rate = value if value is not None else rate
         b.per_microbatch = name == "alf-const-micro"
-    elif name in ("aux-micro", "aux-seq", "aux-global"):
+    else:  # aux-micro, aux-seq, aux-global
         b.kind = "aux-loss"
         b.level = {"aux-micro": "micro", "aux-seq": "sequence", "aux-global": "global"}[name]
         b.aux_coeff = value if value is not None else aux_coeff
         b.aux_learning_rate = aux_lr
-    else:
-        raise ValueError(f"unknown policy {name!r} (valid: {', '.join(POLICIES)}; append @value "
-                         f"to set the rate/constant/coefficient)")
     b.validate()
     return b
 

@@ -107,13 +107,13 @@ void BindMetrics(py::module_& m) {
   };
   m.def("expected_density_distance",
         [parse_kind](const std::string& kind, const MoeParams& p, const MoeParams& q,
-                     const CovariateDesign& design, const DensityDistanceOptions& options, Rng& rng) {
+                     const CovariateDesign& design, Rng& rng, const DensityDistanceOptions& options) {
           const DensityDistanceKind k = parse_kind(kind);
           py::gil_scoped_release release;
           return ExpectedDensityDistance(k, p, q, design, options, rng);
         },
-        py::arg("kind"), py::arg("p"), py::arg("q"), py::arg("design"),
-        py::arg("options") = DensityDistanceOptions{}, py::arg("rng"),
+        py::arg("kind"), py::arg("p"), py::arg("q"), py::arg("design"), py::arg("rng"),
+        py::arg("options") = DensityDistanceOptions{},
         "E_X of the conditional Hellinger (kind 'hellinger') or total-variation ('tv') distance "
         "under `design`, with its standard error.");
   m.def("conditional_density_distance",

@@ -37,7 +37,8 @@ Enum ParseByName(const std::string& field, const std::string& name,
   std::string valid;
   for (Enum v : values) {
     if (name == ToString(v)) return v;
-    valid += (valid.empty() ? "" : ", ") + std::string(ToString(v));
+    if (!valid.empty()) valid.append(", ");
+    valid.append(ToString(v));
   }
   throw std::invalid_argument(field + ": unknown name '" + name + "' (valid: " + valid + ")");
 }
