@@ -55,3 +55,30 @@ TEST(ModelSelectionTest, RejectsNonPositiveParameterCount) {
 
 }  // namespace
 }  // namespace moelab
+
+namespace moelab {
+namespace {
+
+// Hard ICL (flexmix / mclust): BIC - 2 sum_n log r_{n, MAP(n)}, recomputed
+// from the responsibilities; it never exceeds the soft (entropy) ICL.
+TEST(ModelSelectionTest, HardIclUsesTheMapClassification) {
+  const Preset preset = GetPreset("softmax-exact");
+  Rng rng(12);
+  const Dataset data = Simulate(preset.truth, preset.design, 400, rng);
+  const InformationCriteria soft =
+      ComputeInformationCriteria(data, preset.truth, 8, IclKind::kSoftEntropy);
+  const InformationCriteria hard =
+      ComputeInformationCriteria(data, preset.truth, 8, IclKind::kHardClassification);
+  const Matrix r = GaussianMoe(preset.truth).Responsibilities(data);
+  double penalty = 0.0;
+  for (Index n = 0; n < r.rows(); ++n) penalty -= std::log(std::max(r(n, 0), r(n, 1)));
+  EXPECT_DOUBLE_EQ(hard.bic, soft.bic);
+  EXPECT_NEAR(hard.icl, soft.bic + 2 * penalty, 1e-9 * std::abs(hard.icl));
+  EXPECT_LT(hard.icl, soft.icl);  // the truth's experts overlap near x = 0.32
+  EXPECT_GT(hard.icl, hard.bic);
+  EXPECT_EQ(ParseIclKind("hard"), IclKind::kHardClassification);
+  EXPECT_THROW(ParseIclKind("medium"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace moelab

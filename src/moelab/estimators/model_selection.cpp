@@ -28,4 +28,29 @@ InformationCriteria ComputeInformationCriteria(const Dataset& data, const MoePar
   return ic;
 }
 
+const char* ToString(IclKind kind) {
+  return kind == IclKind::kSoftEntropy ? "soft" : "hard";
+}
+
+IclKind ParseIclKind(const std::string& name) {
+  if (name == "soft") return IclKind::kSoftEntropy;
+  if (name == "hard") return IclKind::kHardClassification;
+  ThrowInvalid("ParseIclKind", "unknown ICL kind '" + name + "' (valid: soft, hard)");
+}
+
+InformationCriteria ComputeInformationCriteria(const Dataset& data, const MoeParams& params,
+                                               Index num_parameters, IclKind kind) {
+  InformationCriteria ic = ComputeInformationCriteria(data, params, num_parameters);
+  if (kind == IclKind::kSoftEntropy) return ic;
+  const Matrix responsibilities = GaussianMoe(params).Responsibilities(data);
+  double penalty = 0.0;
+  for (Index n = 0; n < responsibilities.rows(); ++n) {
+    // The MAP label's posterior is >= 1/k > 0, so its log is finite.
+    penalty -= std::log(responsibilities.row(n).maxCoeff());
+  }
+  ic.entropy = penalty;
+  ic.icl = ic.bic + 2.0 * penalty;
+  return ic;
+}
+
 }  // namespace moelab

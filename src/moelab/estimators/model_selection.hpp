@@ -13,6 +13,8 @@
 // Smaller is better for all three.
 #pragma once
 
+#include <string>
+
 #include "moelab/core/dataset.hpp"
 #include "moelab/model/moe_params.hpp"
 
@@ -31,5 +33,24 @@ struct InformationCriteria {
 // num_parameters < 1.
 InformationCriteria ComputeInformationCriteria(const Dataset& data, const MoeParams& params,
                                                Index num_parameters);
+
+// Which ICL. kSoftEntropy is the definition above (the entropy of the soft
+// classification, McLachlan & Peel 2000 §6.10.3; moelab's default). Software
+// like R's flexmix and mclust uses the hard classification instead: with
+// z_n = argmax_i r_ni (the MAP label),
+//
+//   ICL_hard = BIC - 2 sum_n log r_{n z_n}        (Biernacki, Celeux & Govaert 2000)
+//
+// Since -log r_{n z_n} <= -sum_i r_ni log r_ni, ICL_hard <= ICL_soft: the
+// soft version penalises overlapping experts more.
+enum class IclKind { kSoftEntropy, kHardClassification };
+
+const char* ToString(IclKind kind);          // "soft", "hard"
+IclKind ParseIclKind(const std::string& name);  // throws listing the valid names
+
+// As above with the ICL of `kind`: `entropy` then holds the penalty used
+// (-sum r log r for soft, -sum_n log r_{n z_n} for hard) and icl = bic + 2 entropy.
+InformationCriteria ComputeInformationCriteria(const Dataset& data, const MoeParams& params,
+                                               Index num_parameters, IclKind kind);
 
 }  // namespace moelab
