@@ -16,14 +16,15 @@ raises ValueError, anything else RuntimeError.
 """
 
 from . import _moelab
-from ._moelab import (CovariateDesign, Dataset, DensityDistanceOptions, EmOptions, ExpertParams,
-                      FitResult, GateParams, GaussianMoe, LoadBalanceOptions, LoadBalanceSetup,
-                      BalancerOptions, LseCeresOptions, MleNloptOptions, ModelShape, MoeParams,
-                      MultiStartOptions, Preset, RateStudyConfig, Rng, SlopeFitOptions,
-                      VoronoiLossOptions, fit_em, fit_lse_ceres, fit_mle_nlopt, fit_multi_start,
-                      get_preset, information_criteria, normalise_gauge, num_free_parameters,
-                      preset_names, read_dataset_csv, read_params_json, write_params_json)
-from .estimator import MixtureOfExperts, SmallSampleWarning
+from ._moelab import (BalancerOptions, CovariateDesign, Dataset, DensityDistanceOptions, EmOptions,
+                      ExpertParams, FitOptions, FitResult, GateParams, GaussianMoe, LoadBalanceOptions,
+                      LoadBalanceSetup, LseCeresOptions, MleNloptOptions, ModelShape, MoeFit, MoeParams,
+                      Preset, RateStudyConfig, Rng, SlopeFitOptions, VoronoiLossOptions, fit_em,
+                      fit_lse_ceres, fit_mle_nlopt, fit_moe, get_preset, information_criteria,
+                      normalise_gauge, num_free_parameters, num_model_parameters, predict,
+                      preset_names, read_dataset_csv, read_params_json, select_num_experts,
+                      standard_errors, write_params_json)
+from .estimator import FitDiagnosticWarning, MixtureOfExperts, SmallSampleWarning
 from .research import (POLICIES, LoadBalanceRun, RateStudy, SimulatedData, as_params, balancer,
                        cells_frame, density_distance, load_balance, load_balance_options,
                        make_params, rate_study, rate_study_config, simulate, voronoi_loss)

@@ -1,10 +1,10 @@
 """moelab.MixtureOfExperts: a scikit-learn regressor over the C++ fit.
 
 The estimator is a thin layer: fit() validates the arrays the scikit-learn
-way and calls the C++ multi-start fit (``_moelab.fit_multi_start``: the
-best log-likelihood of ``n_init`` starts, alternating data-driven and random
-ones, drawn from ``Rng(seed)``); every prediction is the C++ model's own
-function (``_moelab.GaussianMoe``). The GIL is released while C++ runs.
+way and calls the C++ one-call fit FitMoe (``_moelab.fit_moe``: the best
+log-likelihood of ``n_init`` starts, alternating data-driven and random ones;
+estimators/fit_moe.hpp); predictions, posteriors, criteria and standard
+errors are the library's own functions. The GIL is released while C++ runs.
 """
 
 import numbers
@@ -19,12 +19,18 @@ from sklearn.utils.validation import check_is_fitted
 from . import _moelab
 
 GATES = ("softmax", "topk", "temperature", "activation")
-ESTIMATORS = ("em", "mle-nlopt", "lse-ceres")
+ESTIMATORS = ("em", "mle", "lse")
 
 
 class SmallSampleWarning(UserWarning):
     """Fewer samples than the free parameters of the requested model: fewer
     experts were fitted (see MixtureOfExperts, "Small samples")."""
+
+
+class FitDiagnosticWarning(UserWarning):
+    """A warning of the library's fit diagnostics (quasi-separation of the
+    gate, a spurious component, variance floor, ...; fit_diagnostics.hpp).
+    Non-convergence is a sklearn ConvergenceWarning instead."""
 
 
 class MixtureOfExperts(RegressorMixin, BaseEstimator):
@@ -47,22 +53,27 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
     n_init : int, default=10
         Number of starts; the fit with the highest log-likelihood is kept.
         Starts alternate a data-driven one (k-means on standardised (x, y))
-        and a random one, all drawn from one generator seeded by
-        ``random_state``.
+        and a random one (FitMoe, estimators/fit_moe.hpp).
     random_state : int, RandomState instance or None, default=None
-        An int is the C++ generator's seed itself (the same int gives the
-        same fit as the C++ library); otherwise a seed is drawn from it.
+        An int is FitOptions.seed itself (the same int gives the same fit as
+        FitMoe in C++); otherwise a seed is drawn from it.
     tol : float or None, default=None
         Convergence tolerance of the estimator: EM's relative log-likelihood
-        change (default 1e-6), NLopt's relative objective change (default
-        1e-12), Ceres' function tolerance (default 1e-12). None keeps the
-        estimator's default.
+        change (FitMoe's default 1e-10, strict enough for standard errors),
+        NLopt's relative objective change (default 1e-12), Ceres' function
+        tolerance (default 1e-12). None keeps the default.
     max_iter : int or None, default=None
         EM iterations (default 2000), NLopt evaluations (default 10000) or
         Ceres iterations (default 500). None keeps the default.
-    estimator : {"em", "mle-nlopt", "lse-ceres"}, default="em"
+    estimator : {"em", "mle", "lse"}, default="em"
         EM, direct MLE (NLopt L-BFGS) or least squares of the mean (Ceres;
         the variances are then the mean squared residual).
+    min_prior : float, default=0.0
+        Starts whose fit gives an expert a share sum_n r_ni / n below this
+        are not kept (flexmix's ``minprior``; 0 = off). Guards against
+        spurious components of a few points with a tiny variance.
+    n_jobs : int or None, default=None
+        Threads over the starts (None = 1); the result does not depend on it.
 
     Attributes
     ----------
@@ -84,27 +95,34 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         Why the kept fit stopped ("converged", "max_iterations", ...).
     converged_ : bool
         termination_ == "converged"; a ConvergenceWarning is issued otherwise.
+    component_size_ : ndarray of shape (k,)
+        Effective number of training points per expert, sum_n r_ni.
+    fit_warnings_ : list of str
+        The library's fit diagnostics ("kind: message"), each also issued as
+        a FitDiagnosticWarning (or ConvergenceWarning).
     fit_report_ : str
         The C++ one-line report of the kept fit.
 
     Small samples
     -------------
     The model has p(k) = (k - 1)(d + 1) + k (d + 2) free parameters (one more
-    gate coefficient per expert for a non-linear activation gate). When
-    n_samples < p(n_experts) the largest k with p(k) <= n_samples is fitted
-    and a SmallSampleWarning says so; below p(1) = d + 2 fit raises
-    ValueError ("n_samples = ... is fewer than ...").
+    gate coefficient per expert for a non-linear activation gate; the
+    library's NumModelParameters). When n_samples < p(n_experts) the largest
+    k with p(k) <= n_samples is fitted and a SmallSampleWarning says so;
+    below p(1) = d + 2 fit raises ValueError ("n_samples = ... is fewer
+    than ...").
 
     Mixture outputs that are not scikit-learn's regressor API have their own
     names: ``gate_probabilities(X)``, ``predict_variance(X)``,
     ``log_density(X, y)`` (per sample), ``log_likelihood(X, y)`` (sum),
-    ``posterior(X, y)``, ``bic``, ``aic``, ``icl``. (There is deliberately no
+    ``posterior(X, y)``, ``map_labels(X, y)``, ``bic``, ``aic``, ``icl``,
+    ``standard_errors(X, y)``. (There is deliberately no
     ``score_samples``: scikit-learn defines it as a function of X alone and
     its checks call it that way, while a conditional density needs y.)
     """
 
     def __init__(self, n_experts=2, gate="softmax", top_k=None, n_init=10, random_state=None,
-                 tol=None, max_iter=None, estimator="em"):
+                 tol=None, max_iter=None, estimator="em", min_prior=0.0, n_jobs=None):
         self.n_experts = n_experts
         self.gate = gate
         self.top_k = top_k
@@ -113,6 +131,8 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.estimator = estimator
+        self.min_prior = min_prior
+        self.n_jobs = n_jobs
 
     # ---- fitting ---------------------------------------------------------
 
@@ -143,6 +163,11 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
             raise ValueError(f"MixtureOfExperts: tol must be a number >= 0 or None (got {self.tol!r})")
         if self.max_iter is not None:
             integer("max_iter", self.max_iter, 1)
+        if (isinstance(self.min_prior, bool) or not isinstance(self.min_prior, numbers.Real)
+                or not 0 <= self.min_prior < 1):
+            raise ValueError(f"MixtureOfExperts: min_prior must be in [0, 1) (got {self.min_prior!r})")
+        if self.n_jobs is not None:
+            integer("n_jobs", self.n_jobs, 1)
 
     def _shape(self, k, d):
         shape = _moelab.ModelShape()
@@ -164,21 +189,21 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _options(self, seed):
-        options = _moelab.MultiStartOptions()
+        options = _moelab.FitOptions()
         options.num_starts = int(self.n_init)
         options.seed = seed
         options.estimator = self.estimator
-        em, mle, lse = options.em, options.mle, options.lse
-        em.num_threads = 1
+        options.min_prior = float(self.min_prior)
+        options.num_threads = int(self.n_jobs or 1)
+        # The struct fields are views of the C++ options: set them in place.
         if self.tol is not None:
-            em.relative_tolerance = float(self.tol)
-            mle.relative_tolerance = float(self.tol)
-            lse.function_tolerance = float(self.tol)
+            options.em.relative_tolerance = float(self.tol)
+            options.mle.relative_tolerance = float(self.tol)
+            options.lse.function_tolerance = float(self.tol)
         if self.max_iter is not None:
-            em.max_iterations = int(self.max_iter)
-            mle.max_evaluations = int(self.max_iter)
-            lse.max_iterations = int(self.max_iter)
-        options.em, options.mle, options.lse = em, mle, lse
+            options.em.max_iterations = int(self.max_iter)
+            options.mle.max_evaluations = int(self.max_iter)
+            options.lse.max_iterations = int(self.max_iter)
         return options
 
     def fit(self, X, y):
@@ -187,27 +212,30 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         X, y = self._validate_data(X, y, y_numeric=True, dtype=np.float64)
         n, d = X.shape
         k = int(self.n_experts)
-        while k >= 1 and _moelab.num_free_parameters(self._shape(k, d)) > n:
+        while k >= 1 and _moelab.num_model_parameters(self._shape(k, d)) > n:
             k -= 1
         if k < 1:
             raise ValueError(f"MixtureOfExperts: n_samples = {n} is fewer than the "
                              f"{d + 2} free parameters of a single linear expert with {d} features")
         if k < self.n_experts:
-            p = _moelab.num_free_parameters(self._shape(int(self.n_experts), d))
+            p = _moelab.num_model_parameters(self._shape(int(self.n_experts), d))
             warnings.warn(f"MixtureOfExperts: n_samples = {n} is fewer than the {p} free parameters "
                           f"of {self.n_experts} experts with {d} features; fitting {k} expert(s)",
                           SmallSampleWarning)
-        result = _moelab.fit_multi_start(_moelab.Dataset(X, y), self._shape(k, d), self._options(self._seed()))
-        self._set_fitted(result.params)
+        fit = _moelab.fit_moe(_moelab.Dataset(X, y), self._shape(k, d), self._options(self._seed()))
+        result = fit.result
+        self._set_fitted(fit.params)
         self.n_experts_ = k
         self.log_likelihood_ = result.log_likelihood
         self.n_iter_ = result.iterations
         self.termination_ = result.termination
-        self.converged_ = result.termination == "converged"
+        self.converged_ = fit.converged()
+        self.component_size_ = np.array(fit.component_size)
+        self.fit_warnings_ = [f"{w.kind}: {w.message}" for w in fit.warnings]
         self.fit_report_ = result.brief_report()
-        if not self.converged_:
-            warnings.warn(f"MixtureOfExperts: the best fit did not converge ({result.termination}: "
-                          f"{result.message})", ConvergenceWarning)
+        for w in fit.warnings:
+            category = ConvergenceWarning if w.kind == "not-converged" else FitDiagnosticWarning
+            warnings.warn(f"MixtureOfExperts: {w.kind}: {w.message}", category)
         return self
 
     def _set_fitted(self, params):
@@ -220,10 +248,6 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
 
     # ---- predictions -----------------------------------------------------
 
-    def _model(self):
-        check_is_fitted(self, "params_")
-        return _moelab.GaussianMoe(self.params_)
-
     def _x(self, X):
         return self._validate_data(X, reset=False, dtype=np.float64)
 
@@ -232,45 +256,50 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Conditional mean E[y | x] (n_samples,)."""
-        model = self._model()
-        return model.conditional_mean(self._x(X))
+        check_is_fitted(self, "params_")
+        return _moelab.predict(self.params_, self._x(X)).mean
 
     def predict_variance(self, X):
         """Conditional variance Var[y | x] (n_samples,)."""
-        model = self._model()
-        return model.conditional_variance(self._x(X))
+        check_is_fitted(self, "params_")
+        return _moelab.predict(self.params_, self._x(X)).variance
 
     def gate_probabilities(self, X):
         """Gate weights g_i(x) (n_samples, n_experts_); exactly 0 where a
         top-K gate does not select an expert."""
-        model = self._model()
-        return np.exp(model.gate_log_weights(self._x(X)))
+        check_is_fitted(self, "params_")
+        return _moelab.predict(self.params_, self._x(X)).gate_probabilities
 
     def log_density(self, X, y):
         """log p(y_n | x_n) for every sample (n_samples,)."""
-        model = self._model()
+        check_is_fitted(self, "params_")
         X, y = self._xy(X, y)
-        return model.log_densities(X, y)
+        return _moelab.GaussianMoe(self.params_).log_densities(X, y)
 
     def log_likelihood(self, X, y):
-        """sum_n log p(y_n | x_n)."""
-        model = self._model()
+        """sum_n log p(y_n | x_n) (on held-out data: the cross-validation
+        log-likelihood)."""
+        check_is_fitted(self, "params_")
         X, y = self._xy(X, y)
-        return model.log_likelihood(X, y)
+        return _moelab.held_out_log_likelihood(self.params_, _moelab.Dataset(X, y))
 
     def posterior(self, X, y):
         """Posterior expert probabilities P(z = i | x, y) (n_samples, n_experts_)."""
-        model = self._model()
+        check_is_fitted(self, "params_")
         X, y = self._xy(X, y)
-        return model.responsibilities(X, y)
+        return _moelab.posteriors(self.params_, X, y)
 
-    def information_criteria(self, X, y):
-        """AIC, BIC and ICL on (X, y) with the model's free-parameter count
-        (moelab.InformationCriteria)."""
-        model = self._model()
+    def map_labels(self, X, y):
+        """The most probable expert of every sample (ties: the lower index)."""
+        return _moelab.map_labels(self.posterior(X, y))
+
+    def information_criteria(self, X, y, icl="soft"):
+        """AIC, BIC and ICL on (X, y) with the library's parameter count
+        (moelab.InformationCriteria). icl: "soft" (entropy of the posteriors)
+        or "hard" (MAP classification, as flexmix and mclust)."""
+        check_is_fitted(self, "params_")
         X, y = self._xy(X, y)
-        p = _moelab.num_free_parameters(model.params)
-        return _moelab.information_criteria(_moelab.Dataset(X, y), model.params, p)
+        return _moelab.information_criteria(_moelab.Dataset(X, y), self.params_, self.num_parameters(), icl)
 
     def bic(self, X, y):
         """-2 log-likelihood + p log n (smaller is better)."""
@@ -280,10 +309,29 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         """-2 log-likelihood + 2 p (smaller is better)."""
         return self.information_criteria(X, y).aic
 
-    def icl(self, X, y):
-        """BIC + 2 x the entropy of the soft classification."""
-        return self.information_criteria(X, y).icl
+    def icl(self, X, y, kind="soft"):
+        """BIC + 2 x the classification entropy ("soft" or "hard")."""
+        return self.information_criteria(X, y, kind).icl
 
     def num_parameters(self):
         """Free parameters of the fitted model (gauge fixed)."""
-        return _moelab.num_free_parameters(self._model().params)
+        check_is_fitted(self, "params_")
+        return _moelab.num_model_parameters(self.params_)
+
+    def standard_errors(self, X, y, level=0.95):
+        """Wald standard errors and intervals from the observed information
+        at the fit, on the training data (X, y) (estimators/standard_errors.hpp).
+        A pandas DataFrame: name, estimate, standard_error, lower, upper, z,
+        reason (why a parameter has no standard error: top-K or temperature
+        gates, quasi-separation, a singular information, ...)."""
+        import pandas as pd
+        check_is_fitted(self, "params_")
+        X, y = self._xy(X, y)
+        options = _moelab.StandardErrorOptions()
+        options.level = float(level)
+        report = _moelab.standard_errors(_moelab.Dataset(X, y), self.params_, options)
+        frame = pd.DataFrame([dict(name=p.name, estimate=p.estimate, standard_error=p.standard_error,
+                                   lower=p.lower, upper=p.upper, z=p.z, reason=p.reason)
+                              for p in report.parameters])
+        frame.attrs["reason"] = report.reason
+        return frame

@@ -41,19 +41,19 @@ def make_params(gate_bias, gate_slope, expert_intercept, expert_slope, expert_va
 
 def as_params(model):
     """MoeParams of a preset name, a Preset, a fitted MixtureOfExperts, a
-    FitResult or a MoeParams."""
+    MoeFit, a FitResult or a MoeParams."""
     if isinstance(model, str):
         return _moelab.get_preset(model).truth
     if isinstance(model, _moelab.Preset):
         return model.truth
     if isinstance(model, _moelab.MoeParams):
         return model
-    if isinstance(model, _moelab.FitResult):
+    if isinstance(model, (_moelab.FitResult, _moelab.MoeFit)):
         return model.params
     params = getattr(model, "params_", None)
     if isinstance(params, _moelab.MoeParams):
         return params
-    raise TypeError(f"expected a preset name, Preset, MoeParams, FitResult or fitted "
+    raise TypeError(f"expected a preset name, Preset, MoeParams, MoeFit, FitResult or fitted "
                     f"MixtureOfExperts, got {type(model).__name__}")
 
 

@@ -1,6 +1,6 @@
 // C++ side of the bit-for-bit agreement test (test_agreement.py): runs a
-// fixed simulate -> multi-start fit -> metrics pipeline through the library
-// (and the module's own glue) and prints every number as a C99 hex float
+// fixed simulate -> FitMoe -> prediction -> metrics pipeline through the
+// library and prints every number as a C99 hex float
 // ("%a"), which Python reads back exactly with float.fromhex. The Python test
 // runs the same pipeline through moelab and requires identical bits.
 //
@@ -10,7 +10,9 @@
 #include <exception>
 #include <string>
 
-#include "glue.hpp"
+#include "moelab/estimators/fit_moe.hpp"
+#include "moelab/estimators/prediction.hpp"
+#include "moelab/estimators/standard_errors.hpp"
 #include "moelab/metrics/density_distance.hpp"
 #include "moelab/metrics/voronoi_loss.hpp"
 #include "moelab/model/gaussian_moe.hpp"
@@ -57,28 +59,39 @@ int main() {
     Print("data.labels", data.labels->cast<double>());
 
     moelab::ModelShape shape = moelab::ShapeOf(preset.truth);
-    moelab::python::MultiStartOptions options;
+    moelab::FitOptions options;
     options.num_starts = 4;
     options.seed = 7;
-    const moelab::FitResult em = moelab::python::FitMultiStart(data, shape, options);
-    PrintFit("em", em);
+    const moelab::MoeFit em = moelab::FitMoe(data, shape, options);
+    PrintFit("em", em.result);
+    PrintScalar("em.bic", em.criteria.bic);
+    Print("em.component_size", em.component_size);
 
-    options.estimator = moelab::EstimatorKind::kMleNlopt;
+    options.estimator = moelab::FitEstimator::kMle;
     options.num_starts = 2;
-    PrintFit("mle", moelab::python::FitMultiStart(data, shape, options));
+    PrintFit("mle", moelab::FitMoe(data, shape, options).result);
 
-    const moelab::GaussianMoe model(em.params);
     const Eigen::MatrixXd grid = Eigen::VectorXd::LinSpaced(11, 0.0, 1.0);
-    Print("predict.mean", model.ConditionalMean(grid));
-    Print("predict.log_densities", model.LogDensities(data.X, data.y));
+    const moelab::MoePrediction prediction = moelab::Predict(em.params(), grid);
+    Print("predict.mean", prediction.mean);
+    Print("predict.variance", prediction.variance);
+    Print("predict.gate", prediction.gate_probabilities);
+    Print("predict.posteriors", moelab::Posteriors(em.params(), data.X, data.y));
+    Print("predict.log_densities", moelab::GaussianMoe(em.params()).LogDensities(data.X, data.y));
+    const moelab::StandardErrorReport se =
+        moelab::ComputeStandardErrors(data, em.params(), moelab::StandardErrorOptions{});
+    Eigen::VectorXd errors(static_cast<Index>(se.parameters.size()));
+    for (std::size_t i = 0; i < se.parameters.size(); ++i)
+      errors(static_cast<Index>(i)) = se.parameters[i].standard_error;
+    Print("inference.standard_errors", errors);
 
     moelab::VoronoiLossOptions loss_options;
     loss_options.gauge = moelab::VoronoiGauge::kTranslationInfimum;
-    PrintScalar("metrics.d1", moelab::ComputeVoronoiLoss(preset.truth, em.params, loss_options).value);
+    PrintScalar("metrics.d1", moelab::ComputeVoronoiLoss(preset.truth, em.params(), loss_options).value);
     moelab::DensityDistanceOptions dd;  // Monte Carlo from its own generator
     moelab::Rng metric_rng(99);
     PrintScalar("metrics.hellinger",
-                moelab::ExpectedHellinger(em.params, preset.truth, preset.design, dd, metric_rng).value);
+                moelab::ExpectedHellinger(em.params(), preset.truth, preset.design, dd, metric_rng).value);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "moelab_python_reference: %s\n", e.what());

@@ -1,7 +1,7 @@
 """Bit-for-bit agreement between the Python module and the C++ library.
 
-1. reference.cpp runs simulate -> multi-start EM and MLE fits -> prediction
-   -> metrics in C++ and prints every double as a hex float; the same
+1. reference.cpp runs simulate -> FitMoe (EM and MLE) -> prediction,
+   posteriors, standard errors -> metrics in C++ and prints every double as a hex float; the same
    pipeline through moelab must give identical bits (float.fromhex is exact).
 2. A small rate study through moelab.rate_study writes a cells.csv that must
    be byte-identical to the softmax-exact binary's for the same flags.
@@ -43,28 +43,37 @@ def test_pipeline_matches_cpp_bit_for_bit(reference_program):
     np.testing.assert_array_equal(f_bits(data.labels.astype(float)), as_bits(ref["data.labels"]))
 
     shape = moelab._moelab.shape_of(preset.truth)
+    data_set = moelab.Dataset(data.X, data.y)
     fits = {}
-    for prefix, estimator, starts in (("em", "em", 4), ("mle", "mle-nlopt", 2)):
-        options = moelab.MultiStartOptions()
+    for prefix, estimator, starts in (("em", "em", 4), ("mle", "mle", 2)):
+        options = moelab.FitOptions()
         options.num_starts, options.seed, options.estimator = starts, 7, estimator
-        fit = moelab.fit_multi_start(moelab.Dataset(data.X, data.y), shape, options)
+        fit = moelab.fit_moe(data_set, shape, options)
         p = fit.params
         for name, value in (("gate.bias", p.gate.bias), ("gate.slope", p.gate.slope),
                             ("experts.slope", p.experts.slope), ("experts.intercept", p.experts.intercept),
                             ("experts.variance", p.experts.variance), ("log_likelihood", fit.log_likelihood)):
             np.testing.assert_array_equal(f_bits(value), as_bits(ref[f"{prefix}.{name}"]), err_msg=name)
-        assert ref[f"{prefix}.iterations"] == [str(fit.iterations)]
-        assert ref[f"{prefix}.termination"] == [fit.termination]
+        assert ref[f"{prefix}.iterations"] == [str(fit.result.iterations)]
+        assert ref[f"{prefix}.termination"] == [fit.result.termination]
         fits[prefix] = fit
 
-    # The scikit-learn estimator runs the same fit: random_state is the seed.
+    # The scikit-learn estimator runs the same FitMoe: random_state is the seed.
     model = moelab.MixtureOfExperts(n_experts=2, n_init=4, random_state=7).fit(data.X, data.y)
     np.testing.assert_array_equal(f_bits(model.gate_slope_), as_bits(ref["em.gate.slope"]))
     np.testing.assert_array_equal(f_bits([model.log_likelihood_]), as_bits(ref["em.log_likelihood"]))
+    np.testing.assert_array_equal(f_bits([model.bic(data.X, data.y)]), as_bits(ref["em.bic"]))
+    np.testing.assert_array_equal(f_bits(model.component_size_), as_bits(ref["em.component_size"]))
     grid = np.linspace(0.0, 1.0, 11).reshape(-1, 1)
     np.testing.assert_array_equal(f_bits(model.predict(grid)), as_bits(ref["predict.mean"]))
+    np.testing.assert_array_equal(f_bits(model.predict_variance(grid)), as_bits(ref["predict.variance"]))
+    np.testing.assert_array_equal(f_bits(model.gate_probabilities(grid)), as_bits(ref["predict.gate"]))
+    np.testing.assert_array_equal(f_bits(model.posterior(data.X, data.y)), as_bits(ref["predict.posteriors"]))
     np.testing.assert_array_equal(f_bits(model.log_density(data.X, data.y)),
                                   as_bits(ref["predict.log_densities"]))
+    inference = model.standard_errors(data.X, data.y)
+    np.testing.assert_array_equal(f_bits(inference["standard_error"]),
+                                  as_bits(ref["inference.standard_errors"]))
 
     loss = moelab.voronoi_loss(fits["em"], preset, gauge="infimum")
     np.testing.assert_array_equal(f_bits([loss.value]), as_bits(ref["metrics.d1"]))

@@ -47,9 +47,9 @@ def test_bad_options_raise_before_work():
     with pytest.raises(ValueError, match="sample_sizes|grid"):
         moelab.rate_study_config(sample_sizes=[100, 50])
     with pytest.raises(ValueError, match="num_starts"):
-        o = moelab.MultiStartOptions()
-        o.num_starts = 0
-        moelab.fit_multi_start(moelab.Dataset(np.zeros((20, 1)), np.arange(20.0)), moelab.ModelShape(), o)
+        o = moelab.FitOptions()
+        o.num_starts = -1
+        moelab.fit_moe(moelab.Dataset(np.zeros((20, 1)), np.arange(20.0)), moelab.ModelShape(), o)
 
 
 def test_missing_files_name_the_file(tmp_path):
@@ -73,6 +73,8 @@ def test_missing_files_name_the_file(tmp_path):
     (dict(max_iter=0), "max_iter must be an integer >= 1"),
     (dict(estimator="sgd"), "estimator must be one of"),
     (dict(random_state=-3), "random_state must be >= 0"),
+    (dict(min_prior=1.0), r"min_prior must be in \[0, 1\)"),
+    (dict(n_jobs=0), "n_jobs must be an integer >= 1"),
 ])
 def test_estimator_rejects_bad_settings_at_fit(kwargs, message):
     X = np.random.default_rng(0).uniform(size=(50, 1))

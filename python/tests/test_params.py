@@ -54,10 +54,10 @@ def test_gauge_normalisation_keeps_the_density():
 
 def test_estimator_get_set_params_round_trip():
     model = moelab.MixtureOfExperts(n_experts=3, gate="topk", top_k=2, n_init=4, random_state=5, tol=1e-8,
-                                    max_iter=50, estimator="mle-nlopt")
+                                    max_iter=50, estimator="mle", min_prior=0.05, n_jobs=2)
     params = model.get_params()
     assert params == dict(n_experts=3, gate="topk", top_k=2, n_init=4, random_state=5, tol=1e-8,
-                          max_iter=50, estimator="mle-nlopt")
+                          max_iter=50, estimator="mle", min_prior=0.05, n_jobs=2)
     other = moelab.MixtureOfExperts().set_params(**params)
     assert other.get_params() == params
     assert clone(model).get_params() == params
@@ -69,6 +69,22 @@ def test_fitted_estimator_pickles_with_identical_predictions():
     back = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(back.predict(data.X), model.predict(data.X))
     assert back.params_.to_json() == model.params_.to_json()
+
+
+def test_nested_option_structs_are_set_in_place():
+    # MixtureOfExperts sets options.em.relative_tolerance etc. through the
+    # field views; a copy would silently drop tol and max_iter.
+    options = moelab.FitOptions()
+    options.em.relative_tolerance = 1e-3
+    options.mle.max_evaluations = 17
+    assert options.em.relative_tolerance == 1e-3 and options.mle.max_evaluations == 17
+    data = moelab.simulate("softmax-exact", 2000, seed=4)
+    loose = moelab.MixtureOfExperts(n_init=1, random_state=0, tol=1e-2).fit(data.X, data.y)
+    strict = moelab.MixtureOfExperts(n_init=1, random_state=0).fit(data.X, data.y)
+    assert loose.n_iter_ < strict.n_iter_
+    with pytest.warns(Warning, match="not-converged|max_iterations"):
+        capped = moelab.MixtureOfExperts(n_init=1, random_state=0, max_iter=1).fit(data.X, data.y)
+    assert capped.n_iter_ == 1 and not capped.converged_
 
 
 def test_struct_fields_are_views_and_results_are_owned_arrays():

@@ -1,10 +1,17 @@
 // estimators/: options, FitResult, EM / MLE / LSE fits, starts, the
-// multi-start fit of the scikit-learn estimator (glue.hpp), information
-// criteria.
+// one-call fit FitMoe (behind moelab.MixtureOfExperts) with model selection,
+// prediction, standard errors and fit warnings, information criteria.
 #include "common.hpp"
-#include "glue.hpp"
+#include "moelab/estimators/em.hpp"
+#include "moelab/estimators/fit_diagnostics.hpp"
+#include "moelab/estimators/fit_moe.hpp"
 #include "moelab/estimators/initialization.hpp"
+#include "moelab/estimators/lse_ceres.hpp"
+#include "moelab/estimators/mle_nlopt.hpp"
 #include "moelab/estimators/model_selection.hpp"
+#include "moelab/estimators/prediction.hpp"
+#include "moelab/estimators/select_num_experts.hpp"
+#include "moelab/estimators/standard_errors.hpp"
 
 namespace moelab::python {
 
@@ -14,7 +21,8 @@ namespace {
   TerminationType::kConverged, TerminationType::kMaxIterations, TerminationType::kStalled, \
       TerminationType::kNumericalFailure, TerminationType::kUserStopped,                  \
       TerminationType::kInvalidInput
-#define MOELAB_ESTIMATORS EstimatorKind::kEm, EstimatorKind::kMleNlopt, EstimatorKind::kLseCeres
+#define MOELAB_FIT_ESTIMATORS FitEstimator::kEm, FitEstimator::kMle, FitEstimator::kLse
+#define MOELAB_ICL_KINDS IclKind::kSoftEntropy, IclKind::kHardClassification
 
 }  // namespace
 
@@ -92,21 +100,129 @@ void BindEstimators(py::module_& m) {
   m.def("fit_lse_ceres", &FitLseCeres, py::arg("data"), py::arg("init"),
         py::arg("options") = LseCeresOptions{}, ReleaseGil(), "Least squares through Ceres.");
 
-  py::class_<MultiStartOptions>(m, "MultiStartOptions",
-                                "Options of fit_multi_start: num_starts, seed, estimator (em, "
-                                "mle-nlopt, lse-ceres) and that estimator's options.")
+  py::class_<FitOptions>(m, "FitOptions",
+                         "Options of fit_moe (estimators/fit_moe.hpp): estimator (em, mle, lse), "
+                         "num_starts, seed, num_threads, min_prior, fit_temperature, icl (soft, "
+                         "hard), initial_params, and the estimators' own options em, mle, lse.")
       .def(py::init<>())
-      .def_readwrite("num_starts", &MultiStartOptions::num_starts)
-      .def_readwrite("seed", &MultiStartOptions::seed)
-      .MOELAB_ENUM_PROPERTY(MultiStartOptions, EstimatorKind, estimator, MOELAB_ESTIMATORS)
-      .def_readwrite("em", &MultiStartOptions::em)
-      .def_readwrite("mle", &MultiStartOptions::mle)
-      .def_readwrite("lse", &MultiStartOptions::lse)
-      .def("validate", &MultiStartOptions::Validate);
-  m.def("fit_multi_start", &FitMultiStart, py::arg("data"), py::arg("shape"), py::arg("options"),
+      .MOELAB_ENUM_PROPERTY(FitOptions, FitEstimator, estimator, MOELAB_FIT_ESTIMATORS)
+      .def_readwrite("num_starts", &FitOptions::num_starts)
+      .def_readwrite("seed", &FitOptions::seed)
+      .def_readwrite("num_threads", &FitOptions::num_threads)
+      .def_readwrite("min_prior", &FitOptions::min_prior)
+      .def_readwrite("fit_temperature", &FitOptions::fit_temperature)
+      .MOELAB_ENUM_PROPERTY(FitOptions, IclKind, icl, MOELAB_ICL_KINDS)
+      .def_readwrite("initial_params", &FitOptions::initial_params)
+      .def_readwrite("em", &FitOptions::em)
+      .def_readwrite("mle", &FitOptions::mle)
+      .def_readwrite("lse", &FitOptions::lse)
+      .def("validate", &FitOptions::Validate);
+
+  py::class_<FitWarning>(m, "FitWarning",
+                         "kind: not-converged, quasi-separation, spurious-component, "
+                         "variance-floor, empty-expert, likelihood-drop, min-prior-not-met.")
+      .def_property_readonly("kind", [](const FitWarning& w) { return std::string(ToString(w.kind)); })
+      .def_readonly("expert", &FitWarning::expert)
+      .def_readonly("other_expert", &FitWarning::other_expert)
+      .def_readonly("message", &FitWarning::message)
+      .def("__repr__", [](const FitWarning& w) {
+        return "<moelab.FitWarning " + std::string(ToString(w.kind)) + ": " + w.message + ">";
+      });
+  m.def("diagnose_fit", &DiagnoseFit, py::arg("data"), py::arg("result"), ReleaseGil());
+
+  py::class_<MoeFit>(m, "MoeFit",
+                     "fit_moe's result: the kept FitResult, information criteria, component "
+                     "sizes, start counts and warnings.")
+      .def_readonly("shape", &MoeFit::shape)
+      .def_property_readonly("estimator", [](const MoeFit& f) { return std::string(ToString(f.estimator)); })
+      .def_readonly("fit_temperature", &MoeFit::fit_temperature)
+      .def_readonly("result", &MoeFit::result)
+      .def_readonly("criteria", &MoeFit::criteria)
+      .def_readonly("icl_soft", &MoeFit::icl_soft)
+      .def_readonly("icl_hard", &MoeFit::icl_hard)
+      .def_readonly("component_size", &MoeFit::component_size)
+      .def_readonly("starts_failed", &MoeFit::starts_failed)
+      .def_readonly("starts_below_min_prior", &MoeFit::starts_below_min_prior)
+      .def_readonly("warnings", &MoeFit::warnings)
+      .def_property_readonly("params", &MoeFit::params)
+      .def_property_readonly("log_likelihood", &MoeFit::log_likelihood)
+      .def("is_usable", &MoeFit::IsUsable)
+      .def("converged", &MoeFit::converged);
+  m.def("fit_moe", &FitMoe, py::arg("data"), py::arg("shape"), py::arg("options") = FitOptions{},
         ReleaseGil(),
-        "Best log-likelihood of num_starts fits from Rng(seed); starts alternate data-driven "
-        "(even) and random (odd).");
+        "The best of several starts (initial_params, then num_starts drawn ones alternating "
+        "data-driven and random, from DeriveSeed(seed, k, 0)) with criteria and warnings.");
+  m.def("num_model_parameters",
+        py::overload_cast<const ModelShape&, bool>(&NumModelParameters), py::arg("shape"),
+        py::arg("fit_temperature") = false,
+        "Free parameters of a model of this shape (a single expert has no gate parameters).");
+  m.def("num_model_parameters",
+        py::overload_cast<const MoeParams&, bool>(&NumModelParameters), py::arg("params"),
+        py::arg("fit_temperature") = false);
+
+  py::class_<ModelSelectionRow>(m, "ModelSelectionRow")
+      .def_readonly("shape", &ModelSelectionRow::shape)
+      .def_readonly("fitted", &ModelSelectionRow::fitted)
+      .def_readonly("skip_reason", &ModelSelectionRow::skip_reason)
+      .def_readonly("fit", &ModelSelectionRow::fit)
+      .def("usable", &ModelSelectionRow::usable);
+  m.def("select_num_experts",
+        [](const Dataset& data, const ModelShape& shape, const std::vector<Index>& num_experts,
+           const FitOptions& options) {
+          return SelectNumExperts(data, shape, num_experts, options).rows;
+        },
+        py::arg("data"), py::arg("shape"), py::arg("num_experts"), py::arg("options") = FitOptions{},
+        ReleaseGil(), "fit_moe for every k in num_experts (rows in that order).");
+
+  py::class_<MoePrediction>(m, "MoePrediction")
+      .def_readonly("mean", &MoePrediction::mean)
+      .def_readonly("variance", &MoePrediction::variance)
+      .def_readonly("gate_probabilities", &MoePrediction::gate_probabilities)
+      .def_readonly("expert_means", &MoePrediction::expert_means);
+  m.def("predict", &Predict, py::arg("params"), py::arg("X"), ReleaseGil(),
+        "Conditional mean and variance, gate probabilities and expert means at the rows of X.");
+  m.def("posteriors", &Posteriors, py::arg("params"), py::arg("X"), py::arg("y"), ReleaseGil());
+  m.def("map_labels", &MapLabels, py::arg("posteriors"));
+  m.def("held_out_log_likelihood", &HeldOutLogLikelihood, py::arg("params"), py::arg("data"),
+        ReleaseGil());
+
+  py::class_<StandardErrorOptions>(m, "StandardErrorOptions")
+      .def(py::init<>())
+      .def_readwrite("level", &StandardErrorOptions::level)
+      .def_readwrite("relative_step", &StandardErrorOptions::relative_step)
+      .def_readwrite("singular_tolerance", &StandardErrorOptions::singular_tolerance)
+      .def_readwrite("fit_temperature", &StandardErrorOptions::fit_temperature)
+      .def("validate", &StandardErrorOptions::Validate);
+  py::class_<BootstrapOptions>(m, "BootstrapOptions")
+      .def(py::init<>())
+      .def_readwrite("replicates", &BootstrapOptions::replicates)
+      .def_readwrite("level", &BootstrapOptions::level)
+      .def_readwrite("seed", &BootstrapOptions::seed)
+      .def_readwrite("num_threads", &BootstrapOptions::num_threads)
+      .def("validate", &BootstrapOptions::Validate);
+  py::class_<ParameterInference>(m, "ParameterInference")
+      .def_readonly("name", &ParameterInference::name)
+      .def_readonly("estimate", &ParameterInference::estimate)
+      .def_readonly("available", &ParameterInference::available)
+      .def_readonly("standard_error", &ParameterInference::standard_error)
+      .def_readonly("lower", &ParameterInference::lower)
+      .def_readonly("upper", &ParameterInference::upper)
+      .def_readonly("z", &ParameterInference::z)
+      .def_readonly("reason", &ParameterInference::reason);
+  py::class_<StandardErrorReport>(m, "StandardErrorReport")
+      .def_readonly("method", &StandardErrorReport::method)
+      .def_readonly("level", &StandardErrorReport::level)
+      .def_readonly("available", &StandardErrorReport::available)
+      .def_readonly("reason", &StandardErrorReport::reason)
+      .def_readonly("parameters", &StandardErrorReport::parameters)
+      .def_readonly("covariance", &StandardErrorReport::covariance);
+  m.def("standard_errors", &ComputeStandardErrors, py::arg("data"), py::arg("params"),
+        py::arg("options") = StandardErrorOptions{}, ReleaseGil(),
+        "Wald standard errors from the observed information (or why there are none).");
+  m.def("bootstrap_standard_errors", &BootstrapStandardErrors, py::arg("data"), py::arg("fit"),
+        py::arg("fit_options"), py::arg("options") = BootstrapOptions{}, ReleaseGil(),
+        "Parametric-bootstrap standard errors and percentile intervals.");
+  m.def("free_parameter_names", &FreeParameterNames, py::arg("params"), py::arg("fit_temperature") = false);
 
   m.def("init_data_driven", &InitDataDriven, py::arg("data"), py::arg("shape"), py::arg("rng"),
         ReleaseGil());
@@ -124,8 +240,14 @@ void BindEstimators(py::module_& m) {
       .def_readonly("aic", &InformationCriteria::aic)
       .def_readonly("bic", &InformationCriteria::bic)
       .def_readonly("icl", &InformationCriteria::icl);
-  m.def("information_criteria", &ComputeInformationCriteria, py::arg("data"), py::arg("params"),
-        py::arg("num_parameters"), ReleaseGil());
+  m.def("information_criteria",
+        [](const Dataset& data, const MoeParams& params, Index num_parameters, const std::string& icl) {
+          const IclKind kind = ParseByName<IclKind>("icl", icl, {MOELAB_ICL_KINDS});
+          py::gil_scoped_release release;
+          return ComputeInformationCriteria(data, params, num_parameters, kind);
+        },
+        py::arg("data"), py::arg("params"), py::arg("num_parameters"), py::arg("icl") = "soft",
+        "ICL 'soft' (entropy of the posteriors) or 'hard' (MAP classification, as flexmix).");
 
   m.attr("TERMINATIONS") = [] {
     py::list names;
