@@ -43,10 +43,7 @@ void BindCore(py::module_& m) {
 
   m.def("is_usable", [](const std::string& termination) {
     return IsUsable(ParseByName<TerminationType>(
-        "termination", termination,
-        {TerminationType::kConverged, TerminationType::kMaxIterations, TerminationType::kStalled,
-         TerminationType::kNumericalFailure, TerminationType::kUserStopped,
-         TerminationType::kInvalidInput}));
+        "termination", termination, {MOELAB_TERMINATIONS}));
   }, py::arg("termination"), "True when a fit with this termination is a meaningful estimate.");
 }
 

@@ -17,10 +17,6 @@ namespace moelab::python {
 
 namespace {
 
-#define MOELAB_TERMINATIONS                                                               \
-  TerminationType::kConverged, TerminationType::kMaxIterations, TerminationType::kStalled, \
-      TerminationType::kNumericalFailure, TerminationType::kUserStopped,                  \
-      TerminationType::kInvalidInput
 #define MOELAB_FIT_ESTIMATORS FitEstimator::kEm, FitEstimator::kMle, FitEstimator::kLse
 #define MOELAB_ICL_KINDS IclKind::kSoftEntropy, IclKind::kHardClassification
 

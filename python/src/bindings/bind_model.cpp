@@ -13,7 +13,6 @@ namespace moelab::python {
 
 namespace {
 
-#define MOELAB_GATE_KINDS GateKind::kSoftmax, GateKind::kTopK, GateKind::kTemperature, GateKind::kActivation
 #define MOELAB_RANKINGS TopKRanking::kSlopeOnly, TopKRanking::kFullLogit
 #define MOELAB_ACTIVATIONS Activation::kTanh, Activation::kSigmoid, Activation::kIdentity
 

@@ -132,8 +132,7 @@ void BindRates(py::module_& m) {
 
   py::class_<TheorySetting>(m, "TheorySetting")
       .def(py::init<>())
-      .MOELAB_ENUM_PROPERTY(TheorySetting, GateKind, gate, GateKind::kSoftmax, GateKind::kTopK,
-                            GateKind::kTemperature, GateKind::kActivation)
+      .MOELAB_ENUM_PROPERTY(TheorySetting, GateKind, gate, MOELAB_GATE_KINDS)
       .def_readwrite("true_experts", &TheorySetting::true_experts)
       .def_readwrite("fitted_experts", &TheorySetting::fitted_experts)
       .def_readwrite("temperature_fitted", &TheorySetting::temperature_fitted);

@@ -51,6 +51,14 @@ Enum ParseByName(const std::string& field, const std::string& name,
         self.field = ::moelab::python::ParseByName<Type>(#cls "." #field, name, {__VA_ARGS__}); \
       })
 
+// Value lists of enums bound in more than one file.
+#define MOELAB_TERMINATIONS                                                               \
+  TerminationType::kConverged, TerminationType::kMaxIterations, TerminationType::kStalled, \
+      TerminationType::kNumericalFailure, TerminationType::kUserStopped,                  \
+      TerminationType::kInvalidInput
+#define MOELAB_GATE_KINDS \
+  GateKind::kSoftmax, GateKind::kTopK, GateKind::kTemperature, GateKind::kActivation
+
 void BindCore(py::module_& m);
 void BindModel(py::module_& m);
 void BindSimulation(py::module_& m);
