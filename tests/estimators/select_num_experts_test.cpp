@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "moelab/io/fit_report.hpp"
 #include "moelab/simulation/presets.hpp"
 #include "moelab/simulation/simulate.hpp"
 #include "support/expect_invalid.hpp"

@@ -17,6 +17,14 @@ output=$("$consumer_build/moelab_consumer")
 echo "$output"
 # The consumer prints "loss <value>" and "status ok" when the fit is usable.
 echo "$output" | grep -q '^status ok$'
+# The installed binaries run from any directory; tone-data finds the
+# installed copy of its data under <prefix>/share/moelab.
+if [ -x "$prefix/bin/tone-data" ]; then
+  tone=$(cd "$build_dir/package-test" && "$prefix/bin/tone-data" --k-max 1 --starts 2 --gates softmax)
+  echo "$tone" | head -1
+  echo "$tone" | head -1 | grep -q "share/moelab/data/tonedata/tonedata.csv"
+  "$prefix/bin/moelab-fit" --help | grep -q "^Usage: moelab-fit"
+fi
 # The README's quick-start shows this very program.
 python3 - "$source_dir" <<'PY'
 import sys

@@ -64,6 +64,7 @@ void AddQuasiSeparation(const Dataset& data, const MoeParams& params,
 void AddSpurious(const Dataset& data, const MoeParams& params,
                  std::vector<FitWarning>* warnings) {
   const Index k = params.num_experts(), d = params.dim();
+  if (k < 2) return;  // one expert holds all the data: nothing to be spurious against
   const Vector sizes = Posteriors(params, data.X, data.y).colwise().sum().transpose();
   const double n = static_cast<double>(data.size());
   const double min_points = kMinPointsPerExpertParameter * static_cast<double>(d + 2);
@@ -74,14 +75,14 @@ void AddSpurious(const Dataset& data, const MoeParams& params,
       if (j != i) other_min = std::min(other_min, variance[j]);
     }
     const bool few = sizes[i] < min_points;
-    const bool narrow = k > 1 && sizes[i] < kSpuriousShare * n &&
+    const bool narrow = sizes[i] < kSpuriousShare * n &&
                         variance[i] < kSpuriousVarianceRatio * other_min;
     if (!few && !narrow) continue;
     std::ostringstream os;
     os.precision(4);
     os << "expert " << i << " rests on " << sizes[i] << " effective point(s) (share "
-       << sizes[i] / n << ") with variance " << variance[i];
-    if (k > 1) os << " (smallest other variance " << other_min << ")";
+       << sizes[i] / n << ") with variance " << variance[i] << " (smallest other variance "
+       << other_min << ")";
     os << ": likely a spurious near-degenerate component; refit with a minimum prior "
           "(e.g. min_prior 0.05) or fewer experts";
     warnings->push_back({FitWarningKind::kSpuriousComponent, i, -1, os.str()});

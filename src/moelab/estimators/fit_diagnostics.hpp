@@ -18,7 +18,7 @@
 //                      parameters of such a fit, and their standard errors,
 //                      are not meaningful; EM still reports convergence
 //                      because the likelihood has flattened.
-//   kSpuriousComponent an expert rests on fewer than
+//   kSpuriousComponent (k >= 2) an expert rests on fewer than
 //                      kMinPointsPerExpertParameter (d + 2) = 2 (d + 2) effective points
 //                      sum_n r_ni, or has a share below kSpuriousShare and a
 //                      variance below kSpuriousVarianceRatio times the

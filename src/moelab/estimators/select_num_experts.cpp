@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <limits>
-#include <sstream>
 #include <stdexcept>
 
 #include "moelab/core/check.hpp"
@@ -87,48 +86,6 @@ ModelSelectionTable SelectNumExperts(const Dataset& data, const ModelShape& shap
     shapes.push_back(s);
   }
   return SelectNumExperts(data, shapes, options);
-}
-
-namespace {
-
-// Commas and line breaks would break the CSV row; messages are prose.
-std::string CsvText(std::string text) {
-  for (char& c : text) {
-    if (c == ',' || c == '\n' || c == '\r') c = ';';
-  }
-  return text;
-}
-
-}  // namespace
-
-std::string ModelSelectionCsv(const ModelSelectionTable& table) {
-  std::ostringstream os;
-  os.precision(17);
-  os << "gate,k,top_k,status,loglik,num_parameters,aic,bic,icl,icl_soft,icl_hard,termination,"
-        "iterations,warnings,reason\n";
-  for (const ModelSelectionRow& row : table.rows) {
-    os << ToString(row.shape.gate) << "," << row.shape.num_experts << ","
-       << (row.shape.gate == GateKind::kTopK ? row.shape.top_k : 0) << ",";
-    if (!row.fitted) {
-      os << "skipped,,,,,,,,,,," << CsvText(row.skip_reason) << "\n";
-      continue;
-    }
-    const MoeFit& fit = row.fit;
-    os << (fit.IsUsable() ? "fitted" : "unusable") << ",";
-    if (fit.IsUsable()) {
-      os << fit.criteria.log_likelihood << "," << fit.criteria.num_parameters << ","
-         << fit.criteria.aic << "," << fit.criteria.bic << "," << fit.criteria.icl << ","
-         << fit.icl_soft << "," << fit.icl_hard << ",";
-    } else {
-      os << ",,,,,,,";
-    }
-    os << ToString(fit.result.termination) << "," << fit.result.iterations << ",";
-    for (std::size_t w = 0; w < fit.warnings.size(); ++w) {
-      os << (w ? ";" : "") << ToString(fit.warnings[w].kind);
-    }
-    os << "," << CsvText(row.skip_reason) << "\n";
-  }
-  return os.str();
 }
 
 }  // namespace moelab

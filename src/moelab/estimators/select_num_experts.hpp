@@ -59,11 +59,4 @@ ModelSelectionTable SelectNumExperts(const Dataset& data, const ModelShape& shap
                                      const std::vector<Index>& num_experts,
                                      const FitOptions& options);
 
-// The table as CSV: one row per shape with the columns
-// gate,k,top_k,status,loglik,num_parameters,aic,bic,icl,icl_soft,icl_hard,
-// termination,iterations,warnings,reason
-// (status: "fitted", "unusable" or "skipped"; empty numbers when not fitted;
-// warnings: the warning kinds joined by ';'). 17 significant digits.
-std::string ModelSelectionCsv(const ModelSelectionTable& table);
-
 }  // namespace moelab

@@ -171,6 +171,11 @@ std::string FormatFitSummary(const Dataset& data, const MoeFit& fit,
   if (standard_errors != nullptr && !standard_errors->reason.empty()) {
     os << "\nNote on standard errors: " << standard_errors->reason << "\n";
   }
+  if (standard_errors != nullptr && standard_errors->available &&
+      standard_errors->method == "observed-information" && !fit.converged()) {
+    os << "Note: the fit did not converge, so the standard errors are taken at a point where "
+          "the score need not vanish; treat them with care\n";
+  }
   os << "\nWarnings:";
   if (fit.warnings.empty()) os << " none";
   os << "\n";
@@ -218,6 +223,36 @@ std::string FormatSelectionTable(const ModelSelectionTable& table) {
     } else {
       os << "none (no usable fit)\n";
     }
+  }
+  return os.str();
+}
+
+std::string ModelSelectionCsv(const ModelSelectionTable& table) {
+  std::ostringstream os;
+  os.precision(17);
+  os << "gate,k,top_k,status,loglik,num_parameters,aic,bic,icl,icl_soft,icl_hard,termination,"
+        "iterations,warnings,reason\n";
+  for (const ModelSelectionRow& row : table.rows) {
+    os << ToString(row.shape.gate) << "," << row.shape.num_experts << ","
+       << (row.shape.gate == GateKind::kTopK ? row.shape.top_k : 0) << ",";
+    if (!row.fitted) {
+      os << "skipped,,,,,,,,,,," << CsvText(row.skip_reason) << "\n";
+      continue;
+    }
+    const MoeFit& fit = row.fit;
+    os << (fit.IsUsable() ? "fitted" : "unusable") << ",";
+    if (fit.IsUsable()) {
+      os << fit.criteria.log_likelihood << "," << fit.criteria.num_parameters << ","
+         << fit.criteria.aic << "," << fit.criteria.bic << "," << fit.criteria.icl << ","
+         << fit.icl_soft << "," << fit.icl_hard << ",";
+    } else {
+      os << ",,,,,,,";
+    }
+    os << ToString(fit.result.termination) << "," << fit.result.iterations << ",";
+    for (std::size_t w = 0; w < fit.warnings.size(); ++w) {
+      os << (w ? ";" : "") << ToString(fit.warnings[w].kind);
+    }
+    os << "," << CsvText(row.skip_reason) << "\n";
   }
   return os.str();
 }

@@ -38,6 +38,13 @@ std::string FormatFitSummary(const Dataset& data, const MoeFit& fit,
 // with their reason), then the k chosen by each criterion.
 std::string FormatSelectionTable(const ModelSelectionTable& table);
 
+// The table as CSV: one row per shape with the columns
+// gate,k,top_k,status,loglik,num_parameters,aic,bic,icl,icl_soft,icl_hard,
+// termination,iterations,warnings,reason
+// (status: "fitted", "unusable" or "skipped"; empty numbers when not fitted;
+// warnings: the warning kinds joined by ';'). 17 significant digits.
+std::string ModelSelectionCsv(const ModelSelectionTable& table);
+
 // CSV: name,estimate,standard_error,lower,upper,z,available,reason
 // (17 significant digits; empty numbers when not available).
 std::string StandardErrorsCsv(const StandardErrorReport& report);
