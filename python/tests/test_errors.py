@@ -94,3 +94,11 @@ def test_estimator_input_errors():
         model.log_density(X, np.full(60, np.nan))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         model.posterior(X, np.zeros(5))
+
+
+def test_other_library_errors_become_runtime_error_with_their_message(tmp_path):
+    # std::runtime_error (here: a file that cannot be written) is not a
+    # ValueError: it surfaces as RuntimeError, message unchanged.
+    path = str(tmp_path / "no-such-folder" / "truth.json")
+    with pytest.raises(RuntimeError, match=r"^cannot open '.*no-such-folder/truth.json' for writing$"):
+        moelab.write_params_json(moelab.get_preset("softmax-exact").truth, path)
