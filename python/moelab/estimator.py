@@ -254,21 +254,24 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
     def _xy(self, X, y):
         return self._validate_data(X, y, reset=False, y_numeric=True, dtype=np.float64)
 
+    # The three outputs below are the fields of the library's Predict(), which
+    # computes them with these same functions; each is computed alone here.
+
     def predict(self, X):
         """Conditional mean E[y | x] (n_samples,)."""
         check_is_fitted(self, "params_")
-        return _moelab.predict(self.params_, self._x(X)).mean
+        return _moelab.GaussianMoe(self.params_).conditional_mean(self._x(X))
 
     def predict_variance(self, X):
         """Conditional variance Var[y | x] (n_samples,)."""
         check_is_fitted(self, "params_")
-        return _moelab.predict(self.params_, self._x(X)).variance
+        return _moelab.GaussianMoe(self.params_).conditional_variance(self._x(X))
 
     def gate_probabilities(self, X):
         """Gate weights g_i(x) (n_samples, n_experts_); exactly 0 where a
         top-K gate does not select an expert."""
         check_is_fitted(self, "params_")
-        return _moelab.predict(self.params_, self._x(X)).gate_probabilities
+        return _moelab.gate_probabilities(self.params_.gate, self._x(X))
 
     def log_density(self, X, y):
         """log p(y_n | x_n) for every sample (n_samples,)."""

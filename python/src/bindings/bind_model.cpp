@@ -2,6 +2,7 @@
 // gauge, the Gaussian MoE density, and the JSON parameter files.
 #include "common.hpp"
 #include "moelab/core/dataset.hpp"
+#include "moelab/core/log_sum_exp.hpp"
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/io/params_json.hpp"
 #include "moelab/model/gates/gate.hpp"
@@ -102,6 +103,13 @@ void BindModel(py::module_& m) {
 
   m.def("gate_log_weights", &GateLogWeights, py::arg("gate"), py::arg("X"), ReleaseGil(),
         "log g_i(x_n) (n x k); -inf where a top-K gate does not select an expert.");
+  m.def("gate_probabilities",
+        [](const GateParams& gate, const Eigen::Ref<const Matrix>& X) {
+          return ExpOfLog(GateLogWeights(gate, X));
+        },
+        py::arg("gate"), py::arg("X"), ReleaseGil(),
+        "g_i(x_n) (n x k), exactly 0 where a top-K gate does not select an expert (the "
+        "gate_probabilities of predict(), without its other outputs).");
 
   py::class_<GaussianMoe>(m, "GaussianMoe",
                           "p(y | x) = sum_i g_i(x) N(y | a_i' x + b_i, variance_i). Methods take "
