@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libbenchmark-dev nlohmann-json3-dev
   libopenmpi-dev openmpi-bin  # optional MPI rate-study runner (docs/scale_out.md)
   clang  # ASan/UBSan tests and libFuzzer harnesses (scripts/sanitize.sh)
+  # Python module (python/: pybind11 extension, scikit-learn estimator, pytest suite)
+  pybind11-dev python3-pybind11 python3-dev python3-numpy python3-pytest python3-sklearn
   # notebooks (executed headless by the test suite)
   jupyter-nbconvert python3-nbconvert python3-nbclient python3-ipykernel python3-pandas python3-matplotlib
 )

@@ -20,7 +20,7 @@ fi
 if [ ! -f build-sanitize/CMakeCache.txt ]; then
   CXX=clang++ cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=None \
     -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" \
-    -DMOELAB_SANITIZE=ON -DMOELAB_BUILD_BENCHMARKS=OFF -DMOELAB_WITH_MPI=OFF "${launcher[@]}"
+    -DMOELAB_SANITIZE=ON -DMOELAB_BUILD_BENCHMARKS=OFF -DMOELAB_WITH_MPI=OFF -DMOELAB_BUILD_PYTHON=OFF "${launcher[@]}"
 fi
 tests=(core_tests io_tests rates_tests experiments_cli_tests)
 fuzzers=(csv_fuzzer params_json_fuzzer config_json_fuzzer cells_log_fuzzer)

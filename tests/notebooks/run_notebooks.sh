@@ -1,29 +1,46 @@
 #!/usr/bin/env bash
-# Runs small versions of the studies the notebooks read, then executes every
-# notebook headless (jupyter nbconvert --execute). A notebook that raises --
-# including its own consistency assertions against the binaries' slope
-# tables -- fails the test.
+# Executes every notebook headless (jupyter nbconvert --execute) against the
+# moelab Python module of the build tree, then checks the executed copies:
+# a notebook that raises -- including its own consistency assertions --
+# fails the test, and so does one without an embedded figure (a figure that
+# only went to a non-interactive backend would leave no image output).
 set -euo pipefail
-build_dir=$1
-source_dir=$2
+build_dir=$(cd "$1" && pwd)
+source_dir=$(cd "$2" && pwd)
 work="$build_dir/notebook-test"
-results="$work/results"
 rm -rf "$work"
-mkdir -p "$results"
-tiny=(--n-min 200 --n-max 2000 --n-count 4 --reps 4 --threads 2 --progress false)
-for study in softmax-exact topk-exact temperature-vs-activation; do
-  "$build_dir/bin/$study" "${tiny[@]}" --out "$results/$study" > "$work/$study.log"
-done
-if [ -x "$build_dir/bin/load-balance" ]; then
-  "$build_dir/bin/load-balance" --quick --out "$results/load-balance" > "$work/load-balance.log"
-fi
-# Debian's jupyter and its python3 kernel (pandas, matplotlib) come first on
-# PATH, ahead of any other python3 (e.g. a pyenv shim without those modules).
+mkdir -p "$work/executed"
+# Debian's jupyter and its python3 kernel (numpy, pandas, matplotlib) come
+# first on PATH, ahead of any other python3 (e.g. a pyenv shim without them).
 export PATH="/usr/bin:$PATH"
-export MOELAB_RESULTS="$results"
-export MPLBACKEND=Agg
+export PYTHONPATH="$build_dir/python${PYTHONPATH:+:$PYTHONPATH}"
+export MOELAB_TONEDATA="$source_dir/data/tonedata/tonedata.csv"
 export PYDEVD_DISABLE_FILE_VALIDATION=1
+# The notebooks choose the inline backend themselves; an inherited
+# MPLBACKEND=Agg must not override it.
+unset MPLBACKEND
+python3 -c "import moelab" || { echo "run_notebooks: moelab is not importable from $build_dir/python" >&2; exit 1; }
 cd "$source_dir/notebooks"
-jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
-  --output-dir "$work/executed" ./*.ipynb
-echo "executed notebooks: $(ls "$work/executed")"
+notebooks=(./*.ipynb)
+for notebook in "${notebooks[@]}"; do
+  start=$(date +%s)
+  jupyter-nbconvert --to notebook --execute --ExecutePreprocessor.timeout=600 \
+    --output-dir "$work/executed" "$notebook" 2> "$work/$(basename "$notebook" .ipynb).log" ||
+    { cat "$work/$(basename "$notebook" .ipynb).log" >&2; exit 1; }
+  echo "executed $(basename "$notebook") in $(( $(date +%s) - start )) s"
+done
+python3 - "$work/executed" "${#notebooks[@]}" <<'PY'
+import json, pathlib, sys
+folder, expected = pathlib.Path(sys.argv[1]), int(sys.argv[2])
+books = sorted(folder.glob("*.ipynb"))
+assert len(books) == expected, f"{len(books)} executed notebooks, expected {expected}"
+for book in books:
+    cells = json.loads(book.read_text())["cells"]
+    images = sum("image/png" in out.get("data", {}) for c in cells if c["cell_type"] == "code"
+                 for out in c.get("outputs", []))
+    errors = [out for c in cells if c["cell_type"] == "code" for out in c.get("outputs", [])
+              if out.get("output_type") == "error"]
+    print(f"{book.name}: {images} embedded figure(s)")
+    if errors or images == 0:
+        sys.exit(f"run_notebooks: {book.name} has {len(errors)} error output(s) and {images} image output(s)")
+PY

@@ -1,0 +1,18 @@
+// moelab._moelab: the pybind11 extension behind the Python package moelab.
+// See common.hpp for the conventions every binding follows.
+#include "common.hpp"
+
+PYBIND11_MODULE(_moelab, m) {
+  m.doc() =
+      "moelab C++ core: Gaussian mixture-of-experts models, estimators, metrics, rate studies "
+      "and the load-balancing lab. Use the package moelab (moelab.MixtureOfExperts and the "
+      "helpers in moelab.research); this module is its thin binding.";
+  namespace mp = moelab::python;
+  mp::BindCore(m);
+  mp::BindModel(m);
+  mp::BindSimulation(m);
+  mp::BindEstimators(m);
+  mp::BindMetrics(m);
+  mp::BindRates(m);
+  mp::BindRouting(m);
+}
