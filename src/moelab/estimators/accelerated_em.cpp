@@ -79,7 +79,7 @@ FitResult FitAcceleratedEm(const Dataset& data, const MoeParams& init,
     result.log_likelihood = std::isfinite(engine->log_likelihood())
                                 ? engine->log_likelihood()
                                 : -std::numeric_limits<double>::infinity();
-    result.objective = result.log_likelihood;
+    result.objective = -result.log_likelihood;  // what EM minimises (fit_result.hpp)
     result.iterations = evaluations;
     result.data_passes = detail::DataPassCount() - passes_before;
     result.variance_floor_hits = floor_hits + engine->variance_floor_hits();

@@ -63,8 +63,9 @@ FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const Em
     std::ostringstream os;
     os << message;
     if (engine.variance_floor_hits() > 0) {
-      os << "; " << engine.variance_floor_hits() << " variance-floor clamps over the iterations ("
-         << result.variance_floor_hits << " experts at the floor)";
+      // The experts left at the floor are added in the units of y when the
+      // fit is mapped back (detail::StandardisedProblem::Restore).
+      os << "; " << engine.variance_floor_hits() << " variance-floor clamps over the iterations";
     }
     if (result.empty_expert_events > 0) {
       os << "; " << result.empty_expert_events << " empty-expert events (previous parameters kept)";
@@ -148,7 +149,7 @@ FitResult FitEmStandardised(const Dataset& data, const MoeParams& init, const Em
 
 FitResult FitEm(const Dataset& data, const MoeParams& init, const EmOptions& options) {
   return detail::FitInStandardisedUnits("FitEm", "em", data, init, options,
-                                         detail::ObjectiveKind::kLogLikelihood, FitEmStandardised);
+                                         detail::ObjectiveKind::kNegativeLogLikelihood, FitEmStandardised);
 }
 
 }  // namespace moelab

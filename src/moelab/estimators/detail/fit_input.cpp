@@ -120,7 +120,7 @@ void StandardisedProblem::Restore(FitResult* result, double variance_floor) cons
   result->params = ToOriginal(result->params);
   result->log_likelihood = LogLikelihoodToOriginal(result->log_likelihood);
   for (auto& step : result->history) step.log_likelihood = LogLikelihoodToOriginal(step.log_likelihood);
-  if (result->variance_floor_hits > 0 && result->message.find("variance-floor") == std::string::npos) {
+  if (result->variance_floor_hits > 0 && result->message.find("variance-floor hits") == std::string::npos) {
     std::ostringstream os;
     os << "; " << result->variance_floor_hits << " variance-floor hits (floor "
        << variance_floor * y_scale_ * y_scale_ << " in the units of y = " << variance_floor
