@@ -61,8 +61,9 @@ int main(int argc, char** argv) {
                          "and k = 1..k-max experts by EM, and select k by BIC and ICL.");
     cli.AddString("data", &data_path, "CSV with columns x1..xd,y (path relative to the working dir)");
     cli.AddString("gates", &gates_text, "comma-separated gates to fit");
-    cli.AddInt("k-max", &k_max, "largest number of experts");
-    cli.AddInt("starts", &starts, "EM starts per fit (alternating data-driven and random)");
+    cli.AddInt("k-max", &k_max, "largest number of experts", {1, 1000});
+    cli.AddInt("starts", &starts, "EM starts per fit (alternating data-driven and random)",
+               {1, cli::kIntMax});
     cli.AddUint64("seed", &seed, "random seed of the starts");
     cli.AddString("out", &out_dir, "if set, write model_selection.csv and the chosen fits here");
     if (!cli.Parse(argc, argv)) return 0;
