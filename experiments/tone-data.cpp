@@ -61,15 +61,12 @@ int main(int argc, char** argv) {
                   "CSV with a header; the last column is y, the others x (default: the shipped "
                   "tone data, looked up in this order: " + where + ")");
     cli.AddString("gates", &gates_text, "comma-separated gates: softmax, topk, temperature, activation");
-    cli.AddInt("k-max", &k_max, "largest number of experts, in [1, 50]");
-    cli.AddInt("starts", &starts, "EM starts per fit (data-driven and random alternating), in [1, 100000]");
-    cli.AddInt("threads", &threads, "threads (starts in parallel; same numbers for any count), in [1, 1024]");
+    cli.AddInt("k-max", &k_max, "largest number of experts", {1, 50});
+    cli.AddInt("starts", &starts, "EM starts per fit (data-driven and random alternating)", {1, 100000});
+    cli.AddInt("threads", &threads, "threads (starts in parallel; same numbers for any count)", {1, 1024});
     cli.AddUint64("seed", &seed, "random seed of the starts");
     cli.AddString("out", &out_dir, "if set, write model_selection.csv and the fits here");
     if (!cli.Parse(argc, argv)) return 0;
-    if (k_max < 1 || k_max > 50) throw std::invalid_argument("--k-max must be in [1, 50]");
-    if (starts < 1 || starts > 100000) throw std::invalid_argument("--starts must be in [1, 100000]");
-    if (threads < 1 || threads > 1024) throw std::invalid_argument("--threads must be in [1, 1024]");
     if (data_path.empty()) data_path = cli::FindShippedData(kToneData);
 
     const NamedColumnsData read = ReadNamedColumnsCsv(data_path, {});

@@ -24,6 +24,7 @@ std::string FormatReal(double v) {
 }
 
 std::string RangeText(IntRange r) {
+  if (r.min == IntRange{}.min && r.max == IntRange{}.max) return "any integer";
   const auto bound = [](long long v) {
     if (v == std::numeric_limits<long long>::max()) return std::string("2^63-1");
     if (v == std::numeric_limits<long long>::min()) return std::string("-2^63");

@@ -115,15 +115,18 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
   cli->AddString("temperature-loss", &f->temperature_loss,
                  "temperature-gate atoms in the loss: ratio (beta/tau) or raw (beta1, tau)");
   cli->AddInt("n-min", &f->n_min, "smallest sample size of the log-spaced grid", {1});
-  cli->AddInt("n-max", &f->n_max, "largest sample size of the log-spaced grid (memory checked up front)", {1});
+  cli->AddInt("n-max", &f->n_max,
+              "largest sample size of the log-spaced grid (memory checked up front)", {1});
   cli->AddInt("n-count", &f->n_count, "number of log-spaced grid points", {1, 10000});
   cli->AddString("n-list", &f->n_list, "explicit comma-separated sample sizes (overrides n-min/max/count)");
   cli->AddInt("reps", &f->reps, "replications per sample size", {1, kIntMax});
   cli->AddUint64("seed", &f->seed, "base seed; cell seed = DeriveSeed(seed, n, replication)");
-  cli->AddInt("trim", &f->trim, "slope fit: drop this many smallest sample sizes (at least 2 must remain)", {0, 10000});
+  cli->AddInt("trim", &f->trim,
+              "slope fit: drop this many smallest sample sizes (at least 2 must remain)", {0, 10000});
   cli->AddInt("bootstrap", &f->bootstrap, "bootstrap resamples for the slope interval", {0, 10000000});
   cli->AddDouble("confidence", &f->confidence, "coverage of the slope interval", {0.0, 1.0, true, true});
-  cli->AddInt("threads", &f->threads, "worker threads, one fit each (0 = all cores); results do not depend on it", {0, 4096});
+  cli->AddInt("threads", &f->threads,
+              "worker threads, one fit each (0 = all cores); results do not depend on it", {0, 4096});
   cli->AddString("out", &f->out, "output folder (required); a killed run restarted here resumes");
   cli->AddBool("quick", &f->quick, "minutes-long version: smaller grid and fewer replications");
   cli->AddBool("progress", &f->progress, "progress line on a terminal");
@@ -279,12 +282,12 @@ int RunStudies(const CommandLine& cli, const StudyFlags& f, const std::vector<Ra
     s.Validate();
     // A slope needs two sample sizes; refuse a trim that leaves fewer now,
     // not after every cell has run.
-    if (static_cast<long long>(s.sample_sizes.size()) - f.trim < 2)
+    const long long sizes = static_cast<long long>(s.sample_sizes.size());
+    if (sizes - f.trim < 2)
       throw std::invalid_argument("option --trim " + std::to_string(f.trim) + " leaves " +
-                                  std::to_string(std::max<long long>(0, static_cast<long long>(s.sample_sizes.size()) - f.trim)) +
-                                  " of the " + std::to_string(s.sample_sizes.size()) +
-                                  " sample sizes; a slope needs at least 2 (use --trim <= " +
-                                  std::to_string(std::max<long long>(0, static_cast<long long>(s.sample_sizes.size()) - 2)) + ")");
+                                  std::to_string(std::max(0LL, sizes - f.trim)) + " of the " +
+                                  std::to_string(sizes) + " sample sizes; a slope needs at least 2 " +
+                                  "(use --trim <= " + std::to_string(std::max(0LL, sizes - 2)) + ")");
   }
   const std::string owner = FolderOwner(cli.program(), studies);
   const int launch_size = MpiLaunchSize();

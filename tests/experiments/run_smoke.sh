@@ -13,7 +13,10 @@ status=0
 for binary in "$build_dir"/bin/*; do
   name=$(basename "$binary")
   case "$name" in *_benchmark) continue ;; esac
-  if ! "$binary" --help | grep -q "^Usage: "; then
+  # Captured first: grep -q stops reading at the match, and a help text longer
+  # than one pipe write would then die of SIGPIPE (exit 141 under pipefail).
+  help=$("$binary" --help)
+  if ! grep -q "^Usage: " <<< "$help"; then
     echo "FAIL: $name --help prints no usage"; status=1
   fi
   set +e
