@@ -159,7 +159,10 @@ int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
     StudyFacts fact = DescribeCells(s.name, s.ValueColumns(), result.records,
                                     ReadTimings((fs::path(dir) / "timings.csv").string()));
     std::string grid;
-    for (Index n : s.sample_sizes) grid += (grid.empty() ? "" : ",") + std::to_string(n);
+    for (Index n : s.sample_sizes) {
+      if (!grid.empty()) grid += ',';  // not "," + to_string: GCC 12 false -Wrestrict
+      grid += std::to_string(n);
+    }
     fact.lines.insert(fact.lines.begin(),
                       std::string("setting: true k* = ") + std::to_string(s.truth.num_experts()) +
                           " (" + ToString(s.truth.gate.kind) + "), fitted k = " +

@@ -93,7 +93,9 @@ TEST(TopKCardinalityTest, OneDimensionalSupportAvoidsTheTieAtZero) {
       for (Index i = 0; i < X.rows(); ++i) {
         EXPECT_NE(X(i, 0), 0.0);
         EXPECT_NEAR(X(i, 0), -X(X.rows() - 1 - i, 0), 1e-12);  // symmetric designs
-        if (i > 0) EXPECT_GT(X(i, 0), X(i - 1, 0));
+        if (i > 0) {
+          EXPECT_GT(X(i, 0), X(i - 1, 0));
+        }
       }
     }
   }

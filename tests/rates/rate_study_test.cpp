@@ -112,8 +112,11 @@ TEST(RateStudyTest, CellsAreReproducibleFromTheirSeedAlone) {
   const CellRecord a = RunMoeCell(c, key), b = RunMoeCell(c, key);
   ASSERT_EQ(a.values.size(), c.ValueColumns().size());
   for (std::size_t i = 0; i < a.values.size(); ++i) {
-    if (std::isnan(a.values[i])) EXPECT_TRUE(std::isnan(b.values[i]));
-    else EXPECT_EQ(a.values[i], b.values[i]) << c.ValueColumns()[i];
+    if (std::isnan(a.values[i])) {
+      EXPECT_TRUE(std::isnan(b.values[i]));
+    } else {
+      EXPECT_EQ(a.values[i], b.values[i]) << c.ValueColumns()[i];
+    }
   }
   // Over-fitted: D2 and the multi-atom columns exist.
   const auto columns = c.ValueColumns();

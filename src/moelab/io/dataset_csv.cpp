@@ -32,9 +32,15 @@ Dataset ReadDatasetCsv(const std::string& path) {
   const CsvTable table = ReadCsv(path);
   const auto where = [&](std::size_t line) { return path + ":" + std::to_string(line); };
   // Header: x1..xd, y, [z]
+  // Column names built by append: GCC 12 gives a false -Wrestrict on
+  // "x" + std::to_string(...) (GCC bug 105329).
+  const auto x_name = [](Index j) {
+    std::string name = "x";
+    name += std::to_string(j + 1);
+    return name;
+  };
   Index d = 0;
-  while (d < static_cast<Index>(table.header.size()) &&
-         table.header[d] == "x" + std::to_string(d + 1)) {
+  while (d < static_cast<Index>(table.header.size()) && table.header[d] == x_name(d)) {
     ++d;
   }
   if (d == 0) throw std::invalid_argument(where(1) + ": missing column 'x1' in the header");
