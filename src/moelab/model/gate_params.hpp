@@ -11,7 +11,8 @@
 //                 the default) or r_i = s_i (kFullLogit, common in practice).
 //                 Ties: the lower expert index wins.
 //   kTemperature  s_i = (beta1_i' x + beta0_i) / tau  (bias inside the
-//                 division; the spec leaves the placement open, see README)
+//                 division; the paper leaves the placement open,
+//                 docs/theory.md §2.2.3)
 //   kActivation   s_i = act(beta1_i' x) / tau + beta0_i  with act = tanh,
 //                 sigmoid or identity (identity reduces to a temperature gate
 //                 with the bias outside the division).
@@ -19,7 +20,8 @@
 // Gauge: a common translation (beta0_i + t0, beta1_i + t1) leaves softmax,
 // top-K (either ranking) and temperature gates unchanged; the activation gate
 // is invariant under beta0 translation only (act is non-linear), unless
-// act = identity. See model/gauge.hpp.
+// act = identity. NormaliseGauge (model/moe_params.hpp) fixes the gauge;
+// docs/theory.md §2.3.
 #pragma once
 
 #include <string>
