@@ -1,10 +1,10 @@
-// temperature-vs-activation: the [Temp] comparison (stat_spec §4). The same
+// temperature-vs-activation: the [Temp] comparison (docs/theory.md §4.4). The same
 // [Demyst] experts under the two dense-to-sparse gates, the temperature tau
 // fitted in both (that is the [Temp] setting):
 //   temperature  softmax((beta1 x + beta0) / tau): theory says parameter
 //                estimation is slower than any polynomial (possibly
 //                O(1/log n)), because (beta0, beta1, tau) -> c (beta0, beta1,
-//                tau) leaves the gate unchanged (§4.2); the loss is measured on
+//                tau) leaves the gate unchanged (docs/theory.md §2.3); the loss is measured on
 //                raw (beta1, tau) (--temperature-loss raw) plus, for contrast,
 //                on the identifiable ratio beta/tau (loss_ratio, -1/2);
 //   activation   softmax(tanh(beta1 x) / tau + beta0): polynomial, -1/2 in

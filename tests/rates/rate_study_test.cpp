@@ -40,7 +40,7 @@ RateStudyRunOptions Quiet(int threads) {
 
 // The end-to-end check of the whole chain (simulate, EM, D1, slope) on the
 // [Demyst] exact-fitted truth. Theory: D1 = O(sqrt(log n / n)), slope -1/2;
-// the published run measured -0.638 (stat_spec §2.6). With 4 grid points over
+// the published run measured -0.638 (docs/theory.md §5.1). With 4 grid points over
 // 1.5 decades and 6 replications, the bootstrap standard error of the slope
 // is about 0.06 (the CI half-width of such runs is ~0.1), so [-0.9, -0.25]
 // is a band of about 4 standard errors around -0.5 to -0.64 on each side:

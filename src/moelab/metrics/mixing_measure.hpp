@@ -1,5 +1,5 @@
 // A fitted or true MoE seen as the mixing measure the Voronoi losses compare
-// (stat_spec §1.2, §4.2):
+// (docs/theory.md §2.4):
 //
 //   G = sum_i exp(w_i) delta_{theta_i},   theta_i = (beta1_i, a_i, b_i, nu_i [, tau]).
 //
@@ -14,13 +14,13 @@
 //   activation, tanh/sigm.  beta0_i       beta1_i               yes
 //
 // Why kRatio is the default for the temperature gate: the gate is invariant
-// under (beta0, beta1, tau) -> c (beta0, beta1, tau) (§4.2), so only beta/tau
+// under (beta0, beta1, tau) -> c (beta0, beta1, tau) (docs/theory.md §2.3), so only beta/tau
 // is identified; a loss on raw (beta1, tau) would report the arbitrary scale
 // an estimator happened to pick as "error". In ratio form a temperature model
 // is exactly a softmax model with logits beta1/tau x + beta0/tau, so its loss
 // equals the softmax loss of the equivalent softmax model (the temperature
 // preset and softmax-exact have the same logits and hence the same losses).
-// kRaw compares (beta1, tau) literally, as the atoms of §4.2; it is only
+// kRaw compares (beta1, tau) literally, as the atoms of docs/theory.md §2.4; it is only
 // meaningful when the estimator pins the scale (tau fixed, as moelab's
 // estimators do by default). A non-linear activation breaks the scale
 // symmetry (act(c z)/c != act(z)), so tau is an honest atom coordinate there
@@ -30,7 +30,7 @@
 // Gauge: every gate but a non-linear activation gate is invariant under a
 // common translation (w_i + t0, gate_slope_i + t1) of the measure
 // (`slope_translation` says whether t1 applies); the activation gate only
-// under t0 (stat_spec §1.3, §7.2). The representation is a plain value so the
+// under t0 (docs/theory.md §2.3, §3.5). The representation is a plain value so the
 // gauge code (voronoi_loss.hpp) can shift it without knowing the gate.
 #pragma once
 

@@ -119,10 +119,10 @@ CardinalityReport CheckTopKCardinality(const GateParams& true_gate,
   }
   std::ostringstream os;
   if (report.satisfied) {
-    os << "top-K cardinality condition (stat_spec 3.3) holds: every selection region needs Kbar = "
+    os << "top-K cardinality condition (docs/theory.md §4.3) holds: every selection region needs Kbar = "
        << fitted_top_k;
   } else {
-    os << "WARNING: top-K cardinality condition (stat_spec 3.3) fails for Kbar = " << fitted_top_k
+    os << "WARNING: top-K cardinality condition (docs/theory.md §4.3) fails for Kbar = " << fitted_top_k
        << ":" << failures.str()
        << " the density estimate cannot converge, so rates from this fit are not meaningful";
   }
@@ -161,14 +161,14 @@ FeasibilityReport CheckTopKFeasibility(const GateParams& true_gate, Index fitted
   report.feasible = !report.satisfying_sizes.empty();
   std::ostringstream os;
   if (report.feasible) {
-    os << "top-K cardinality condition (stat_spec 3.3) can hold for k = " << fitted_experts
+    os << "top-K cardinality condition (docs/theory.md §4.3) can hold for k = " << fitted_experts
        << ", Kbar = " << fitted_top_k << " with cell sizes";
     for (const auto& s : report.satisfying_sizes) os << ' ' << SetString(s);
   } else {
     os << "WARNING: no spread of k = " << fitted_experts << " fitted atoms over the " << k_true
        << " true cells gives Kbar = " << fitted_top_k << " selected atoms on all "
        << report.regions.size()
-       << " selection regions (stat_spec 3.3); the density estimate cannot converge";
+       << " selection regions (docs/theory.md §4.3); the density estimate cannot converge";
   }
   report.message = os.str();
   return report;

@@ -136,7 +136,7 @@ std::string SlopesText(const std::vector<StudyFacts>& facts, const std::vector<S
     for (const auto& line : f.lines) os << "  " << line << "\n";
     os << "  slopes: OLS of log(mean over replications) on log n, 95% percentile bootstrap CI\n"
           "  over replications, median-based slope; verdict vs theory (log factors allowed:\n"
-          "  band [1.3 s, 0.85 s], stat_spec §7.7)\n";
+          "  band [1.3 s, 0.85 s], docs/theory.md §5.3)\n";
     for (const auto& r : rows)
       if (r.study == f.study) os << FormatSlopeRow(r) << "\n";
     os << "\n";

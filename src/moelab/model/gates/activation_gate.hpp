@@ -1,8 +1,8 @@
-// Activation dense-to-sparse gate ([Temp] §4.2, reading chosen for moelab):
+// Activation dense-to-sparse gate ([Temp], reading chosen for moelab):
 //   g_i(x) = softmax_i( act(beta1_i' x) / tau + beta0_i ),
-// act in {tanh, sigmoid, identity}. The spec does not fix where beta0 and tau
-// sit; this reading keeps the bias outside the activation and the division
-// (README, "Gate definitions"). With act = identity the gate is a temperature
+// act in {tanh, sigmoid, identity}. The paper's placement of beta0 and tau
+// was not found; this reading keeps the bias outside the activation and the
+// division (docs/theory.md §2.2.4). With act = identity the gate is a temperature
 // gate with the bias outside the division, and inherits its scale symmetry.
 #pragma once
 
