@@ -1,8 +1,8 @@
 // EM speed: one iteration and full fits over n x k x d, 1 vs 2 threads, and
 // the fused E-step against the straightforward GaussianMoe path.
 //
-//   ninja -C build bin/em_benchmark && build/bin/em_benchmark \
-//       --benchmark_filter='EmIteration/1000000/3/1'
+//   ninja -C build bin/em_benchmark &&
+//     build/bin/em_benchmark --benchmark_filter='EmIteration/1000000/3/1'
 //
 // Counters: ns_per_nk = seconds per (sample x expert) per iteration (shown
 // with an SI prefix, e.g. "2.5n" = 2.5 ns; from wall time, as the benchmarks

@@ -1,5 +1,5 @@
-// softmax-exact: the [Demyst] exact-fitted experiment (stat_spec §2.6, §8
-// row 1). True k* = 2 softmax MoE (beta0* = (-8, 0), beta1* = (25, 0), means
+// softmax-exact: the [Demyst] exact-fitted experiment (docs/theory.md §5.1,
+// §4.8). True k* = 2 softmax MoE (beta0* = (-8, 0), beta1* = (25, 0), means
 // 15 - 20x and -5 + 20x, variances 0.09 and 0.16), fitted with k = 2 by EM
 // (tolerance 1e-6, at most 2000 iterations, near-truth start). Measures D1,
 // its weight term and every per-parameter error against n, fits the log-log

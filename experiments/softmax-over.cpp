@@ -1,9 +1,9 @@
-// softmax-over: the [Demyst] over-fitted experiments (stat_spec §2.6, §8 rows
-// 2-3). The softmax-exact truth (k* = 2) fitted with k = 3 and k = 4
+// softmax-over: the [Demyst] over-fitted experiments (docs/theory.md §5.1,
+// §4.8). The softmax-exact truth (k* = 2) fitted with k = 3 and k = 4
 // (--k-list), EM with 5 near-truth starts (the published n_tries). Measures
 // D2 (theory -1/2 up to log factors), the weight term and the per-parameter
 // errors in singleton cells (-1/2) and in cells of 2 or 3 atoms (beta1, b:
-// -1/8 or -1/12; a, variance: -1/4 or -1/6; §2.5 table). The published D2
+// -1/8 or -1/12; a, variance: -1/4 or -1/6; docs/theory.md §4.1 table). The published D2
 // slopes depend strongly on trimming the smallest n (-1.18 ... -0.10); use
 // --trim to reproduce that.
 // Default protocol: certified (SQUAREM-accelerated EM to |dl| <= 1e-8 from
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::string k_list = "3,4";
     moelab::cli::CommandLine cli("softmax-over",
                                  "[Demyst] over-fitted softmax MoE (k = 3, 4 for k* = 2): D2 and "
-                                 "the slow per-parameter rates of the §2.5 table.");
+                                 "the slow per-parameter rates of the docs/theory.md §4.1 table.");
     moelab::cli::RegisterStudyFlags(&cli, &flags);
     cli.AddString("k-list", &k_list, "fitted numbers of experts, one study each (overrides --k)");
     if (!cli.Parse(argc, argv)) return 0;

@@ -1,10 +1,10 @@
-// temperature-vs-activation: the [Temp] comparison (stat_spec §4). The same
+// temperature-vs-activation: the [Temp] comparison (docs/theory.md §4.4). The same
 // [Demyst] experts under the two dense-to-sparse gates, the temperature tau
 // fitted in both (that is the [Temp] setting):
 //   temperature  softmax((beta1 x + beta0) / tau) with ONE shared tau.
 //                [Temp]'s "slower than any polynomial" (a reconstruction from
 //                its abstract) cannot show in this gate: (beta0, beta1, tau)
-//                -> c (beta0, beta1, tau) is an exact symmetry, so its
+//                -> c (beta0, beta1, tau) is an exact symmetry (docs/theory.md §2.3), so its
 //                identifiable quotient is the softmax model in beta/tau, whose
 //                parameters and the experts converge at n^-1/2; raw (beta1,
 //                tau) are not identified at all (no rate). The loss is

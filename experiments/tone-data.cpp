@@ -29,7 +29,7 @@ ModelShape ShapeFor(GateKind gate, Index k, Index dim) {
   // Top-K: select all but one expert (K = k - 1, at least 1), so the gate is
   // sparse for k >= 2. Ranking by the full logit: the stretch ratios are all
   // positive, and ranking by beta1' x alone would then select the same K
-  // experts for every sample ([TopK] §3.2).
+  // experts for every sample (docs/theory.md §2.2.2).
   if (GateFor(gate).fields().top_k == GateFields::TopK::kRequired) {
     shape.top_k = static_cast<int>(std::max<Index>(1, k - 1));
     shape.ranking = TopKRanking::kFullLogit;

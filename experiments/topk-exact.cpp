@@ -1,6 +1,6 @@
-// topk-exact: the [TopK] exact-specified setting (stat_spec §3.2). True
+// topk-exact: the [TopK] exact-specified setting (docs/theory.md §4.2). True
 // top-2-of-3 gate ranked by beta1' x with x ~ U[-1, 1] so that every
-// selection region has positive mass (§7.3); fitted with k = 3, K = 2 by EM
+// selection region has positive mass (docs/theory.md §2.2.2); fitted with k = 3, K = 2 by EM
 // from near-truth starts. Theory: D1, weights and every parameter at the
 // parametric n^-1/2 (up to log factors). Default grid: 12 log-spaced n in
 // [2e2, 1e5], 40 reps. --quick: 8 n in [200, 1e4], 20 reps.

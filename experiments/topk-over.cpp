@@ -1,4 +1,4 @@
-// topk-over: the [TopK] over-specified setting (stat_spec §3.3). The
+// topk-over: the [TopK] over-specified setting (docs/theory.md §4.2-4.3). The
 // topk-exact truth (k* = 3, K = 2) fitted with k = 4 experts twice:
 //   topk-over-kbar3  top-3: the always-selected expert's cell holds 2 atoms
 //                    and every selection region needs 2 + 1 = 3 = K-bar
@@ -6,8 +6,9 @@
 //                    and the weights at -1/2, parameters in the 2-atom cell at
 //                    -1/8 (beta1, b) and -1/4 (a, variance);
 //   topk-over-kbar2  top-2 (--bad-top-k): the cardinality condition as the
-//                    spec reconstructs it (§3.3, low confidence) fails, and
-//                    the spec predicts a density that cannot converge. What
+//                    reconstruction in docs/theory.md §4.3 states it (low
+//                    confidence) fails, and that reading predicts a density
+//                    that cannot converge. What
 //                    moelab measures instead: D2 and its weight term stall
 //                    (slope ~0), but the density still converges (Hellinger
 //                    ~n^-0.46), because a top-2 fit can give the shared

@@ -6,7 +6,10 @@
 # ctest runs the MPI comparison test (docs/scale_out.md). One build directory
 # instead of a second MPI one keeps CI from compiling the library twice;
 # the option only adds the small moelab_mpi library. Force either way with
-# MOELAB_WITH_MPI=ON|OFF in the environment.
+# MOELAB_WITH_MPI=ON|OFF in the environment. MOELAB_WERROR=ON in the
+# environment makes every compiler warning an error (scripts/test.sh, i.e. CI,
+# sets it); unset, an existing build keeps its setting (so the main job after
+# the tests does not recompile everything) and a new one gets the default OFF.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -19,12 +22,20 @@ if [ -z "${MOELAB_WITH_MPI:-}" ]; then
 fi
 # ccache, when installed, makes rebuilds in other clones and worktrees of the
 # repository cheap (paths below the repository root are hashed relative).
+werror_args=()
+werror_pattern="^MOELAB_WERROR:BOOL="
+if [ -n "${MOELAB_WERROR:-}" ]; then
+  werror_args=(-DMOELAB_WERROR="$MOELAB_WERROR")
+  werror_pattern="^MOELAB_WERROR:BOOL=$MOELAB_WERROR$"
+fi
 launcher=()
 if command -v ccache > /dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   export CCACHE_BASEDIR="$PWD"
 fi
-if [ ! -f build/CMakeCache.txt ] || ! grep -q "^MOELAB_WITH_MPI:BOOL=$MOELAB_WITH_MPI$" build/CMakeCache.txt; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOELAB_WITH_MPI="$MOELAB_WITH_MPI" "${launcher[@]}"
+if [ ! -f build/CMakeCache.txt ] || ! grep -q "^MOELAB_WITH_MPI:BOOL=$MOELAB_WITH_MPI$" build/CMakeCache.txt ||
+   ! grep -q "$werror_pattern" build/CMakeCache.txt; then
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOELAB_WITH_MPI="$MOELAB_WITH_MPI" \
+    "${werror_args[@]}" "${launcher[@]}"
 fi
 cmake --build build --parallel "$jobs"

@@ -237,7 +237,10 @@ int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
     StudyFacts fact = DescribeCells(s.name, s.ValueColumns(), result.records,
                                     ReadTimings((fs::path(dir) / "timings.csv").string()));
     std::string grid;
-    for (Index n : s.sample_sizes) grid += (grid.empty() ? "" : ",") + std::to_string(n);
+    for (Index n : s.sample_sizes) {
+      if (!grid.empty()) grid += ',';  // not "," + to_string: GCC 12 false -Wrestrict
+      grid += std::to_string(n);
+    }
     fact.lines.insert(fact.lines.begin(),
                       std::string("setting: true k* = ") + std::to_string(s.truth.num_experts()) +
                           " (" + ToString(s.truth.gate.kind) + "), fitted k = " +
@@ -253,16 +256,34 @@ int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
                           std::to_string(s.base_seed));
     fact.lines.insert(fact.lines.begin() + 1, "grid n = " + grid);
     for (const auto& w : s.Warnings()) fact.lines.push_back(w);
-    for (const auto& plot : PlotStudy(s.name, study_rows, (fs::path(f.out) / "plots").string())) {
-      fact.lines.push_back("plot " + plot.png + (plot.drawn ? "" : " (not drawn: " + plot.message + ")"));
-    }
     facts.push_back(std::move(fact));
     rows.insert(rows.end(), study_rows.begin(), study_rows.end());
   }
+  // Tables first: whatever happens while drawing, slopes.csv and summary.txt
+  // are on disk. The summary is written again with the plots' status.
   WriteSlopesCsv(rows, (fs::path(f.out) / "slopes.csv").string());
-  std::string summary = SlopesText(facts, rows);
-  if (extra) summary += extra(rows);
-  WriteText((fs::path(f.out) / "summary.txt").string(), summary);
+  const auto summary_text = [&] {
+    std::string text = SlopesText(facts, rows);
+    if (extra) text += extra(rows);
+    return text;
+  };
+  const std::string summary_path = (fs::path(f.out) / "summary.txt").string();
+  WriteText(summary_path, summary_text());
+  for (std::size_t i = 0; i < studies.size(); ++i) {
+    for (const auto& plot : PlotStudy(studies[i].name, rows, (fs::path(f.out) / "plots").string())) {
+      std::string line = "plot " + plot.png;
+      if (plot.drawn) {
+        line += " (also .pdf, .svg)";
+      } else {
+        line += " (not drawn: ";
+        line += plot.message;
+        line += ")";
+      }
+      facts[i].lines.push_back(std::move(line));
+    }
+  }
+  const std::string summary = summary_text();
+  WriteText(summary_path, summary);
   std::cout << summary << "files: " << f.out << "/{config.json,slopes.csv,summary.txt,plots/,<study>/cells.csv}\n";
   return 0;
 }

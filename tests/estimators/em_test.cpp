@@ -457,7 +457,7 @@ bool AllFinite(const MoeParams& p) {
 
 TEST(FitEmTest, ExpertThatIsNeverSelectedIsReportedAsEmpty) {
   // Top-1 of 3 ranked by beta1 x on x in [0, 1]: the expert with the smallest
-  // slope is never selected (stat_spec §7.3), so it never gets mass.
+  // slope is never selected (docs/theory.md §2.2.2), so it never gets mass.
   Preset preset = GetPreset("topk-exact");
   preset.design.lower = 0.0;
   const Dataset data = SimulatePreset(preset, 500, 12);

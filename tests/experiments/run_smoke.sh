@@ -5,7 +5,9 @@
 # with the temperature gate at tau = 1 reproducing the softmax fit exactly,
 # also from another working directory and on a file too small for k >= 2
 # (skipped rows, the rest still written); moelab-fit fits a CSV with named
-# columns and missing values and writes every output it promises.
+# columns and missing values and writes every output it promises;
+# a rate study without gnuplot on PATH still finishes and writes its tables,
+# and its summary says why the plots are missing.
 set -euo pipefail
 build_dir=$1
 source_dir=$2
@@ -86,4 +88,19 @@ for bad in 3:1 0 1:99 a; do
   set -e
   [ "$rc" -eq 2 ] || { echo "FAIL: --k $bad exited $rc, expected 2"; status=1; }
 done
+
+# No gnuplot: the study exits 0 with slopes.csv and summary.txt written, and
+# the summary names the reason (a pipe to a missing gnuplot used to be able to
+# kill the process with SIGPIPE before the tables were written).
+nognuplot=$(mktemp -d)
+set +e
+PATH="$nognuplot" "$build_dir/bin/softmax-exact" --n-min 200 --n-max 800 --n-count 3 --reps 3 \
+  --threads 1 --progress false --bootstrap 50 --out "$nognuplot/out" > "$nognuplot/log" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { echo "FAIL: softmax-exact without gnuplot exited $rc"; cat "$nognuplot/log"; status=1; }
+[ -s "$nognuplot/out/slopes.csv" ] || { echo "FAIL: no slopes.csv without gnuplot"; status=1; }
+grep -q "not drawn: gnuplot not found" "$nognuplot/out/summary.txt" ||
+  { echo "FAIL: summary.txt does not say why the plots are missing"; status=1; }
+rm -rf "$nognuplot"
 exit $status

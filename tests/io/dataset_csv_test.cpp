@@ -54,7 +54,9 @@ TEST_F(DatasetCsvTest, RoundTripIsExactWithAndWithoutLabels) {
       EXPECT_EQ(back.X, data.X);
       EXPECT_EQ(back.y, data.y);
       ASSERT_EQ(back.labels.has_value(), with_labels);
-      if (with_labels) EXPECT_EQ(*back.labels, *data.labels);
+      if (with_labels) {
+        EXPECT_EQ(*back.labels, *data.labels);
+      }
     }
   }
 }

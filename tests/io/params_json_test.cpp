@@ -28,12 +28,16 @@ void ExpectIdentical(const MoeParams& a, const MoeParams& b) {
   EXPECT_EQ(a.gate.kind, b.gate.kind);
   EXPECT_EQ(a.gate.bias, b.gate.bias);
   EXPECT_EQ(a.gate.slope, b.gate.slope);
-  if (a.gate.uses_temperature()) EXPECT_EQ(a.gate.temperature, b.gate.temperature);
+  if (a.gate.uses_temperature()) {
+    EXPECT_EQ(a.gate.temperature, b.gate.temperature);
+  }
   if (a.gate.kind == GateKind::kTopK) {
     EXPECT_EQ(a.gate.top_k, b.gate.top_k);
     EXPECT_EQ(a.gate.ranking, b.gate.ranking);
   }
-  if (a.gate.kind == GateKind::kActivation) EXPECT_EQ(a.gate.activation, b.gate.activation);
+  if (a.gate.kind == GateKind::kActivation) {
+    EXPECT_EQ(a.gate.activation, b.gate.activation);
+  }
   EXPECT_EQ(a.experts.slope, b.experts.slope);
   EXPECT_EQ(a.experts.intercept, b.experts.intercept);
   EXPECT_EQ(a.experts.variance, b.experts.variance);

@@ -43,7 +43,7 @@ TEST(TopKCardinalityTest, FeasibilityBeforeAFit) {
   EXPECT_EQ(bad.message.rfind("WARNING:", 0), 0u) << bad.message;
 }
 
-// stat_spec §3.3 example: k* = 2, K = 1, k = 3: the regions need |A_0| and
+// docs/theory.md §4.3 example: k* = 2, K = 1, k = 3: the regions need |A_0| and
 // |A_1|, one of which is 2 and the other 1, so no Kbar works.
 TEST(TopKCardinalityTest, SpecExampleIsInfeasibleForEveryKbar) {
   MoeParams truth = testing::Moe1d({0, 0}, {1, 0}, {1, -1}, {0, 0}, {1, 1}, GateKind::kTopK);
@@ -93,7 +93,9 @@ TEST(TopKCardinalityTest, OneDimensionalSupportAvoidsTheTieAtZero) {
       for (Index i = 0; i < X.rows(); ++i) {
         EXPECT_NE(X(i, 0), 0.0);
         EXPECT_NEAR(X(i, 0), -X(X.rows() - 1 - i, 0), 1e-12);  // symmetric designs
-        if (i > 0) EXPECT_GT(X(i, 0), X(i - 1, 0));
+        if (i > 0) {
+          EXPECT_GT(X(i, 0), X(i - 1, 0));
+        }
       }
     }
   }

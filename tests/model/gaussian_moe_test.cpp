@@ -87,7 +87,9 @@ TEST(GaussianMoeTest, ResponsibilitiesAreThePosteriorExpertProbabilities) {
       for (Index i = 0; i < 3; ++i) {
         EXPECT_GE(R(n, i), 0.0);
         const bool unselected = GateLogWeights(gate, data.X.row(n))(0, i) == kNegInf;
-        if (unselected) EXPECT_EQ(R(n, i), 0.0) << "unselected expert got mass";
+        if (unselected) {
+          EXPECT_EQ(R(n, i), 0.0) << "unselected expert got mass";
+        }
         // Bayes' rule in linear space; probabilities, so 1e-13 absolute.
         EXPECT_NEAR(R(n, i), joint(n, i) / joint.row(n).sum(), 1e-13) << Describe(gate);
       }
@@ -108,7 +110,9 @@ TEST(GaussianMoeTest, UnselectedExpertsGetExactlyZeroWeightAndResponsibility) {
   const Matrix R = model.Responsibilities(data);
   for (Index n = 0; n < data.size(); ++n) {
     for (Index i = 0; i < 4; ++i) {
-      if (log_w(n, i) == kNegInf) ASSERT_EQ(R(n, i), 0.0) << "row " << n << " expert " << i;
+      if (log_w(n, i) == kNegInf) {
+        ASSERT_EQ(R(n, i), 0.0) << "row " << n << " expert " << i;
+      }
     }
   }
   EXPECT_TRUE(std::isfinite(GateObjective(gate, data.X, R)));

@@ -41,7 +41,7 @@ RateStudyRunOptions Quiet(int threads) {
 
 // The end-to-end check of the whole chain (simulate, EM, D1, slope) on the
 // [Demyst] exact-fitted truth. Theory: D1 = O(sqrt(log n / n)), slope -1/2;
-// the published run measured -0.638 (stat_spec §2.6). With 4 grid points over
+// the published run measured -0.638 (docs/theory.md §5.1). With 4 grid points over
 // 1.5 decades and 6 replications, the bootstrap standard error of the slope
 // is about 0.06 (the CI half-width of such runs is ~0.1), so [-0.9, -0.25]
 // is a band of about 4 standard errors around -0.5 to -0.64 on each side:
@@ -113,8 +113,11 @@ TEST(RateStudyTest, CellsAreReproducibleFromTheirSeedAlone) {
   const CellRecord a = RunMoeCell(c, key), b = RunMoeCell(c, key);
   ASSERT_EQ(a.values.size(), c.ValueColumns().size());
   for (std::size_t i = 0; i < a.values.size(); ++i) {
-    if (std::isnan(a.values[i])) EXPECT_TRUE(std::isnan(b.values[i]));
-    else EXPECT_EQ(a.values[i], b.values[i]) << c.ValueColumns()[i];
+    if (std::isnan(a.values[i])) {
+      EXPECT_TRUE(std::isnan(b.values[i]));
+    } else {
+      EXPECT_EQ(a.values[i], b.values[i]) << c.ValueColumns()[i];
+    }
   }
   // Over-fitted: D2 and the multi-atom columns exist.
   const auto columns = c.ValueColumns();

@@ -78,7 +78,7 @@ TEST(SlopeFitTest, TrimmingDropsTheSmallestSampleSizes) {
 
 TEST(SlopeFitTest, MedianSlopeIgnoresAFewHugeOutliers) {
   LossSeries s = Synthetic(1.0, -0.5, 0.0, 6, 5, nullptr);
-  s.values[0][0] *= 1e4;  // one outlier at the smallest n, as in §2.6
+  s.values[0][0] *= 1e4;  // one outlier at the smallest n, as in docs/theory.md §5.1
   SlopeFitOptions options;
   options.bootstrap_samples = 0;
   const SlopeFit f = FitLogLogSlope(s, options);

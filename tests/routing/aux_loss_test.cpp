@@ -41,7 +41,7 @@ TEST(SwitchAuxLoss, GradientMatchesFiniteDifferencesForEveryScoreFunction) {
 }
 
 TEST(SwitchAuxLoss, BalancedValueIsOne) {
-  // lb_spec U2: uniform f and uniform P give LBL = 1 and a zero gradient.
+  // docs/theory.md §7.9: uniform f and uniform P give LBL = 1 and a zero gradient.
   const Index E = 4;
   Matrix z = Matrix::Zero(8, E);
   RouterOptions ro;

@@ -1,4 +1,4 @@
-// Deterministic properties of the Lagrangian dual (lb_spec §1.4, §7.8 D1–D3).
+// Deterministic properties of the Lagrangian dual (docs/theory.md §7.2-7.3, §7.10 D1–D3).
 #include "moelab/routing/dual_objective.hpp"
 
 #include <gtest/gtest.h>
@@ -57,7 +57,7 @@ TEST(DualObjective, LoadGapIsASubgradient) {
 }
 
 TEST(DualObjective, PreferenceRuleAfterOneSignStep) {
-  // lb_spec D3: after p' = p + u sign(c(p) - L), a token that drops expert j
+  // D3 (docs/theory.md §7.3): after p' = p + u sign(c(p) - L), a token that drops expert j
   // for j' has status(j) > status(j') (over > balanced > under), strictly:
   // scores are continuous, so ties have probability 0. Many random cases,
   // steps u from small to large.
@@ -95,7 +95,7 @@ TEST(DualObjective, PreferenceRuleAfterOneSignStep) {
 }
 
 TEST(DualObjective, MonotoneImprovementBelowTheFlipMargin) {
-  // lb_spec D2: if u is below the smallest flip margin no top-K set changes,
+  // D2 (docs/theory.md §7.3): if u is below the smallest flip margin no top-K set changes,
   // and D(p') = D(p) - u ||c(p) - L||_1 exactly (up to round-off).
   Rng rng(4);
   for (int rep = 0; rep < 200; ++rep) {

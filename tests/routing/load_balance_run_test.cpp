@@ -1,4 +1,4 @@
-// Statistical shape tests of the load-balancing lab (lb_spec §7.8 S1–S7).
+// Statistical shape tests of the load-balancing lab (docs/theory.md §7.10, S1–S7).
 // Fixed seeds; each band is justified next to it.
 #include "moelab/routing/load_balance_run.hpp"
 
@@ -14,7 +14,7 @@
 namespace moelab {
 namespace {
 
-// lb_spec G2: E = 8, K = 1, B = 128, a pool of 48 covariate types, logit
+// G2 (docs/theory.md §7.5): E = 8, K = 1, B = 128, a pool of 48 covariate types, logit
 // scores plus Gumbel(0, 1) noise: F is exact and smooth, p* from Newton.
 LoadBalanceOptions GumbelPoolLab(std::uint64_t seed, Index steps) {
   LoadBalanceOptions o;
@@ -72,7 +72,7 @@ TEST(RegretShape, NoBalancingIsExactlyLinear) {
 TEST(RegretShape, ConstantSignStepIsLinear) {
   // ALF-LB with constant u: after a transient of ~ |p*|_inf / u steps the
   // prices jitter around p* at amplitude ~u, a constant per-step regret, so
-  // rho -> 2 (lb_spec S2; pilot 1.93–2.03). u = 0.05 makes the transient
+  // rho -> 2 (S2 of docs/theory.md §7.10; pilot 1.93–2.03). u = 0.05 makes the transient
   // (~40 steps) negligible at T = 4k; band +-0.2 covers the seed-average noise.
   const double rho = MeanRho(kSeeds, kSteps, [](const RegretReference&) {
     return Dual(DualUpdate::kSign, StepSchedule::kConstant, 0.05);
@@ -82,7 +82,7 @@ TEST(RegretShape, ConstantSignStepIsLinear) {
 }
 
 TEST(RegretShape, InverseSqrtStepIsSqrtT) {
-  // eta_t = c / sqrt(t): R_T ~ sqrt(T), rho -> sqrt(2) = 1.41 (lb_spec S5;
+  // eta_t = c / sqrt(t): R_T ~ sqrt(T), rho -> sqrt(2) = 1.41 (S5 of docs/theory.md §7.10;
   // pilot 1.35–1.58 per doubling). Band [1.15, 1.7] excludes both log (1)
   // and linear (2) growth.
   const double rho = MeanRho(kSeeds, kSteps, [](const RegretReference& ref) {
@@ -94,8 +94,9 @@ TEST(RegretShape, InverseSqrtStepIsSqrtT) {
 
 TEST(RegretShape, InverseStepWithTheoryConstantIsLogarithmic) {
   // eta_t = 1 / (mu_sc t): R_T = a + b ln T, rho -> 1 (Hazan et al. 2007;
-  // lb_spec S3, pilot 1.02–1.12). Band [0.7, 1.3] (spec: [0.8, 1.3], widened
-  // below because the increments are small and noisy) excludes sqrt(T) growth.
+  // S3 of docs/theory.md §7.10, pilot 1.02–1.12). Band [0.7, 1.3] (predicted:
+  // about [0.8, 1.3], widened below because the increments are small and
+  // noisy) excludes sqrt(T) growth.
   const double rho = MeanRho(kSeeds, kSteps, [](const RegretReference& ref) {
     return Dual(DualUpdate::kLinear, StepSchedule::kInverse, 1.0 / ref.strong_convexity);
   });
@@ -104,7 +105,7 @@ TEST(RegretShape, InverseStepWithTheoryConstantIsLogarithmic) {
 }
 
 // Mean MaxVio of uniformly random K-subsets for B tokens and E experts: the
-// sampling floor of lb_spec S7 (pilot 0.235 for E = 8, K = 2, B = 128).
+// sampling floor of docs/theory.md §7.8 (pilot 0.235 for E = 8, K = 2, B = 128).
 double UniformRoutingFloor(Index E, int K, Index B, int batches, Rng& rng) {
   double sum = 0.0;
   std::vector<int> perm(E);
@@ -124,8 +125,9 @@ double UniformRoutingFloor(Index E, int K, Index B, int batches, Rng& rng) {
 }
 
 TEST(MaxVioShape, AlfLbFallsToTheSamplingFloor) {
-  // lb_spec G1: E = 8, K = 2, B = 128, sigmoid scores of W x + c with c
-  // linearly spaced on [-1, 1] (systematic imbalance), fresh covariates.
+  // The pilot G1 configuration (docs/theory.md §7.5): E = 8, K = 2, B = 128,
+  // sigmoid scores of W x + c with c linearly spaced on [-1, 1] (systematic
+  // imbalance), fresh covariates.
   LoadBalanceOptions o;
   o.stream.num_experts = 8;
   o.stream.score_function = ScoreFunction::kSigmoid;
@@ -155,7 +157,7 @@ TEST(MaxVioShape, AlfLbFallsToTheSamplingFloor) {
   EXPECT_LT(alf.final_maxvio_batch, floor + 0.06);
   // No balancing keeps the systematic imbalance (pilot 1.54), far above.
   EXPECT_GT(none.final_maxvio_batch, 3.0 * alf.final_maxvio_batch);
-  // MaxVio_global at T is no worse than at T/10 (lb_spec S7) and small: the
+  // MaxVio_global at T is no worse than at T/10 (S7 of docs/theory.md §7.10) and small: the
   // held-out set of 4096 tokens has its own floor of ~0.05.
   EXPECT_LE(global.back(), global[global.size() / 10]);
   EXPECT_LT(global.back(), 0.15);
@@ -174,7 +176,7 @@ TEST(LoadBalanceRun, SameSeedSameTrace) {
 TEST(LoadBalanceRun, AuxLossLowersImbalanceAtEveryCountingLevel) {
   // The aux-loss stand-in moves logit offsets against the imbalance; with
   // E = 8, K = 2 and offsets c on [-1, 1] it must beat no balancing clearly
-  // after 2000 steps at every counting level (direction only, lb_spec L1).
+  // after 2000 steps at every counting level (direction only, L1 of docs/theory.md §7.10).
   LoadBalanceOptions o;
   o.stream.num_experts = 8;
   o.stream.batch_size = 128;

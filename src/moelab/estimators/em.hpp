@@ -6,7 +6,7 @@
 //   r_ni = g_i(x_n) N(y_n | gamma_i' z_n, nu_i) / sum_l g_l(x_n) N(y_n | gamma_l' z_n, nu_l)
 //
 // (computed in log space, exactly 0 for experts a top-K gate did not select),
-// one EM iteration is (stat_spec §6):
+// one EM iteration is (docs/theory.md §6.1-6.3):
 //
 //   experts  gamma_i = (Z' R_i Z)^{-1} Z' R_i y   (weighted normal equations,
 //            LDLT; column-pivoting QR when the system is ill-conditioned),
@@ -20,7 +20,7 @@
 //                  -sum_n pi_ni (delta_il - pi_nl) z_n z_n', step halving on Q.
 //     temperature  with tau fixed the logits are (beta' z)/tau, so the same
 //                  IRLS runs on w = beta / tau (exact; no scale symmetry left).
-//     top-K        §6.2: the selection S_K(x_n) is frozen at the current gate,
+//     top-K        docs/theory.md §6.2: the selection S_K(x_n) is frozen at the current gate,
 //                  IRLS runs on the restricted softmax, the selection is then
 //                  recomputed; if the observed log-likelihood fell, the gate
 //                  step is halved (at most 10 times) and finally dropped, which
@@ -65,7 +65,7 @@
 namespace moelab {
 
 struct EmOptions {
-  int max_iterations = 2000;          // published protocol (stat_spec §2.6); >= 1
+  int max_iterations = 2000;          // published protocol (docs/theory.md §5.1); >= 1
   double relative_tolerance = 1e-6;   // the published [Demyst] rule: stop when
                                       // |l_t - l_{t-1}| <= tol * |l_{t-1}|; >= 0 (0: only an
                                       // exact fixed point stops).

@@ -1,6 +1,6 @@
 // Starting points for the estimators (EM, MLE, LSE), by strategy.
 //
-//   near-truth  the [Demyst] protocol (stat_spec §2.6, CRPE-SGaME code): needs
+//   near-truth  the [Demyst] protocol (docs/theory.md §5.1, CRPE-SGaME code): needs
 //               the true parameters; for simulation studies only.
 //   random      atoms at random data points with random coefficients scaled to
 //               the data; needs no truth. Meant for several restarts.
@@ -41,7 +41,7 @@ InitStrategy ParseInitStrategy(const std::string& name);
 //     (b, a) = truth's + one scalar eps' ~ N(0, (0.05 n^-0.083)^2) added to b and
 //     every entry of a; variance = true variance + |N(0, (0.005 n^-0.25)^2)|.
 //     (The published code started from the standard deviation by mistake -
-//     stat_spec §2.6 "Quirk"; moelab uses the variance, as the model does.)
+//     docs/theory.md §5.1, "start"; moelab uses the variance, as the model does.)
 //     n^-0.083 ~ n^-1/12 is the slowest theoretical parameter rate.
 //  3. Over-specified fits: the m_j fitted atoms mapped to true atom j share its
 //     weight, so each gets intercept beta0*_j + log(1/m_j) and the cell's total

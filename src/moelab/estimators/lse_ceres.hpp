@@ -1,5 +1,5 @@
 // Least-squares estimation of the MoE mean function through Ceres ([LSE],
-// stat_spec §5.1).
+// docs/theory.md §4.5).
 //
 // The regression view of the model: y_n = f_G(x_n) + noise with the mean
 // function

@@ -16,7 +16,7 @@
 //   2. log(tau), when the temperature is fitted (temperature and activation
 //      gates only; for other gates the request is ignored). Note that under a
 //      temperature gate (beta, tau) -> c (beta, tau) is an exact symmetry, so
-//      fitting log tau there leaves one flat direction (stat_spec §4.2).
+//      fitting log tau there leaves one flat direction (docs/theory.md §2.3).
 //   3. per expert i = 0..k-1: (b_i, a_i1..a_id, log nu_i). The variance is on
 //      a log scale so every packed vector is a valid model; a variance floor
 //      becomes a simple lower bound on log nu_i.

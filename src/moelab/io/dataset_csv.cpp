@@ -33,13 +33,15 @@ Dataset ReadDatasetCsv(const std::string& path) {
   const CsvTable table = ReadCsv(path);
   const auto where = [&](std::size_t line) { return path + ":" + std::to_string(line); };
   // Header: x1..xd, y, [z]
-  Index d = 0;
-  // Compared piecewise: "x" + std::to_string(...) trips a GCC 12 -Wrestrict
-  // false positive (an error under MOELAB_WERROR).
-  const auto is_covariate = [](const std::string& name, Index index) {
-    return name.size() > 1 && name[0] == 'x' && name.compare(1, std::string::npos, std::to_string(index)) == 0;
+  // Column names built by append: GCC 12 gives a false -Wrestrict on
+  // "x" + std::to_string(...) (GCC bug 105329).
+  const auto x_name = [](Index j) {
+    std::string name = "x";
+    name += std::to_string(j + 1);
+    return name;
   };
-  while (d < static_cast<Index>(table.header.size()) && is_covariate(table.header[d], d + 1)) {
+  Index d = 0;
+  while (d < static_cast<Index>(table.header.size()) && table.header[d] == x_name(d)) {
     ++d;
   }
   if (d == 0)

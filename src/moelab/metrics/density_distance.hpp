@@ -1,5 +1,5 @@
 // Distances between the conditional densities of two MoE models
-// (stat_spec §1.1, §2.5, §7.5):
+// (docs/theory.md §3.6; the rates: §4.1):
 //
 //   Hellinger  h(x) = sqrt( 1/2 int (sqrt p(y|x) - sqrt q(y|x))^2 dy )
 //   TV         V(x) = 1/2 int |p(y|x) - q(y|x)| dy
@@ -15,7 +15,7 @@
 // (the mass outside is below 1e-23), pre-split at every component's mean and
 // mean +- 3, 6, 10 sd for both models, so narrow, well-separated components
 // and their tails are never stepped over by a wide piece (Gauss-Hermite would
-// be, §7.5). Densities are evaluated in log
+// be, docs/theory.md §3.6). Densities are evaluated in log
 // space (log-sum-exp over the selected components) and sqrt(p) =
 // exp(log p / 2). Hellinger integrates (sqrt p - sqrt q)^2 directly rather
 // than 1 - int sqrt(p q): near the truth h^2 ~ 1e-6 and 1 - BC would lose six

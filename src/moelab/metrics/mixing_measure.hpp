@@ -1,5 +1,5 @@
 // A fitted or true MoE seen as the mixing measure the Voronoi losses compare
-// (stat_spec §1.2, §4.2):
+// (docs/theory.md §2.4):
 //
 //   G = sum_i exp(w_i) delta_{theta_i},   theta_i = (beta1_i, a_i, b_i, nu_i [, tau]).
 //
@@ -17,13 +17,13 @@
 // (the README's gate table lists every registered gate's choice).
 //
 // Why kRatio is the default for the temperature gate: the gate is invariant
-// under (beta0, beta1, tau) -> c (beta0, beta1, tau) ([Temp] §4.2), so only
-// beta/tau is identified; a loss on raw (beta1, tau) would report the
-// arbitrary scale an estimator happened to pick as "error". In ratio form a
-// temperature model is exactly a softmax model with logits beta1/tau x +
-// beta0/tau, so its loss equals the softmax loss of the equivalent softmax
-// model (the temperature preset and softmax-exact have the same logits and
-// hence the same losses). kRaw compares (beta1, tau) literally; it is only
+// under (beta0, beta1, tau) -> c (beta0, beta1, tau) (docs/theory.md §2.3), so only beta/tau
+// is identified; a loss on raw (beta1, tau) would report the arbitrary scale
+// an estimator happened to pick as "error". In ratio form a temperature model
+// is exactly a softmax model with logits beta1/tau x + beta0/tau, so its loss
+// equals the softmax loss of the equivalent softmax model (the temperature
+// preset and softmax-exact have the same logits and hence the same losses).
+// kRaw compares (beta1, tau) literally, as the atoms of docs/theory.md §2.4; it is only
 // meaningful when the estimator pins the scale (tau fixed, as moelab's
 // estimators do by default). A non-linear activation breaks the scale
 // symmetry (act(c z)/c != act(z)), so tau is an honest atom coordinate there
@@ -34,7 +34,7 @@
 // t1) of the measure leaves the density unchanged where the gate allows it:
 // `weight_translation` says whether t0 applies, `slope_translation` whether
 // t1 does (a non-linear activation gate: t0 only; a gate without translation
-// symmetry: neither). The representation is a plain value so the gauge code
+// symmetry: neither; docs/theory.md §2.3, §3.5). The representation is a plain value so the gauge code
 // (voronoi_loss.hpp) can shift it without knowing the gate.
 #pragma once
 

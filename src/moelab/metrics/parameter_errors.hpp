@@ -1,12 +1,12 @@
 // Per-parameter errors of a fit, cell by cell: the quantities whose rates the
-// table of stat_spec §2.5 predicts, so studies can plot the slow
+// table of docs/theory.md §4.1 predicts, so studies can plot the slow
 // n^-1/8 ... n^-1/4 rates of over-fitted cells directly instead of only D2.
 //
 //   per fitted atom i in cell A_j:  ||Δbeta1_ij||, ||Δa_ij||, |Δb_ij|, |Δnu_ij|
 //                                   (and |Δtau| when tau is an atom coordinate)
 //   per true atom j:                |sum_{i in A_j} exp(w_i) - exp(w*_j)|
 //
-// Expected rates (§2.5, up to log factors): weights n^-1/2 everywhere; in
+// Expected rates (docs/theory.md §4.1, up to log factors): weights n^-1/2 everywhere; in
 // singleton cells every parameter n^-1/2; in cells of m >= 2 atoms beta1 and
 // b at n^-1/(2 rbar(m)) and a, nu at n^-1/rbar(m) (n^-1/8 and n^-1/4 for
 // m = 2). The differences are taken in the gauge the Voronoi loss used

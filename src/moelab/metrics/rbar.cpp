@@ -23,7 +23,7 @@ double Rbar(Index cell_size, const RbarOverrides& overrides) {
   if (!r) {
     ThrowInvalid("Rbar", "a Voronoi cell holds " + std::to_string(cell_size) +
                              " fitted atoms, but rbar is known only for 2 and 3 atoms "
-                             "(stat_spec §2.4); set VoronoiLossOptions::rbar_overrides[" +
+                             "(docs/theory.md §3.4); set VoronoiLossOptions::rbar_overrides[" +
                              std::to_string(cell_size) + "] to choose an exponent");
   }
   return *r;

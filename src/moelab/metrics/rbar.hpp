@@ -1,4 +1,4 @@
-// The exponent rbar(m) of the over-fitted Voronoi loss D2 (stat_spec §2.4):
+// The exponent rbar(m) of the over-fitted Voronoi loss D2 (docs/theory.md §3.4):
 // the smallest r for which the polynomial system of [Demyst] Lemma 1 has no
 // non-trivial solution with m unknowns per block. Known values:
 //

@@ -117,13 +117,13 @@ CardinalityReport CheckTopKCardinality(const GateParams& true_gate,
   }
   std::ostringstream os;
   if (report.satisfied) {
-    os << "top-K cardinality condition (the reconstructed sufficient condition) holds: every "
+    os << "top-K cardinality condition (the reconstructed sufficient condition, docs/theory.md §4.3) holds: every "
           "selection region needs Kbar = "
        << fitted_top_k;
   } else {
     os << "WARNING: the top-K cardinality condition fails for Kbar = " << fitted_top_k << ":"
        << failures.str()
-       << " this condition is a reconstruction of [TopK] and is SUFFICIENT for the parametric "
+       << " this condition is a reconstruction of [TopK] (docs/theory.md §4.3) and is SUFFICIENT for the parametric "
           "rates, not known to be necessary: the Voronoi loss may stall while the density still "
           "converges (measured for the top-2 fit of topk-over); read the rates with that in mind";
   }
@@ -162,7 +162,7 @@ FeasibilityReport CheckTopKFeasibility(const GateParams& true_gate, Index fitted
   report.feasible = !report.satisfying_sizes.empty();
   std::ostringstream os;
   if (report.feasible) {
-    os << "top-K cardinality condition (the reconstructed sufficient condition) can hold for k = "
+    os << "top-K cardinality condition (the reconstructed sufficient condition, docs/theory.md §4.3) can hold for k = "
        << fitted_experts
        << ", Kbar = " << fitted_top_k << " with cell sizes";
     for (const auto& s : report.satisfying_sizes) os << ' ' << SetString(s);
@@ -170,7 +170,7 @@ FeasibilityReport CheckTopKFeasibility(const GateParams& true_gate, Index fitted
     os << "WARNING: no spread of k = " << fitted_experts << " fitted atoms over the " << k_true
        << " true cells gives Kbar = " << fitted_top_k << " selected atoms on all "
        << report.regions.size()
-       << " selection regions: the reconstructed SUFFICIENT condition of [TopK] cannot hold; it "
+       << " selection regions (docs/theory.md §4.3): the reconstructed SUFFICIENT condition of [TopK] cannot hold; it "
           "is not known to be necessary (the measured top-2 fit of topk-over converges in "
           "density while its Voronoi loss stalls)";
   }

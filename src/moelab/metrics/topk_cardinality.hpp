@@ -1,5 +1,5 @@
 // The cardinality condition of an over-specified top-Kbar fit
-// (stat_spec §3.3, derivation [I]):
+// (docs/theory.md §4.3, moelab's derivation):
 //
 // On a selection region X*_l of the truth (the covariates where the true
 // top-K gate selects the experts l_1..l_K), a consistent fit must select every

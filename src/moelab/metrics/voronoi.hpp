@@ -1,5 +1,5 @@
 // Voronoi cells of a fitted mixing measure around the true atoms
-// (stat_spec §2.1, §7.4):
+// (docs/theory.md §3.1):
 //
 //   A_j = { i : ||theta_i - theta*_j|| < ||theta_i - theta*_l|| for l < j,
 //               ||theta_i - theta*_j|| <= ||theta_i - theta*_l|| for l > j },
@@ -13,7 +13,7 @@
 //
 // Norm: kL1 (default) is the [Demyst] code's distance, a plain sum of absolute
 // coordinate differences; kEuclidean is the 2-norm of the whole difference.
-// The choice changes constants, not rates (§7.4).
+// The choice changes constants, not rates (docs/theory.md §3.1).
 #pragma once
 
 #include <ostream>

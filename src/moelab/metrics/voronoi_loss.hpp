@@ -1,5 +1,5 @@
-// Voronoi losses between a fitted and the true MoE (stat_spec §2.2-2.3, §3,
-// §4.2, §7.2, §7.4). With the mixing measures G = sum_i exp(w_i) delta_theta_i
+// Voronoi losses between a fitted and the true MoE (docs/theory.md §3.1-3.5,
+// §2.4). With the mixing measures G = sum_i exp(w_i) delta_theta_i
 // and G* = sum_j exp(w*_j) delta_theta*_j of mixing_measure.hpp and the cells
 // A_j of voronoi.hpp:
 //
@@ -17,17 +17,18 @@
 // D1 when k = k* and D2 when k > k*; k < k* throws (both losses compare a fit
 // that has at least one atom per true atom).
 //
-// Gates. Top-K fits use the same D1/D2 (§3.2, §3.3); whether an over-specified
+// Gates. Top-K fits use the same D1/D2 (docs/theory.md §4.2); whether an over-specified
 // top-Kbar fit can converge at all is a separate check (topk_cardinality.hpp).
 // Temperature and activation gates use the measures of mixing_measure.hpp: by
 // default (TemperatureHandling::kRatio) the temperature gate's atoms carry
-// beta/tau, so the exact scale symmetry (beta0, beta1, tau) -> c(...) of §4.2
+// beta/tau, so the exact scale symmetry (beta0, beta1, tau) -> c(...) of
+// docs/theory.md §2.3
 // cannot show up as error; the activation gate's atoms carry tau as a
 // coordinate, with the beta1 exponent r in D2 (tau is a gate parameter; the
-// paper's per-parameter exponents for this gate are NOT FOUND in the spec,
-// so this is moelab's choice).
+// paper's per-parameter exponents for this gate were not found, so this is
+// moelab's choice; docs/theory.md §2.4).
 //
-// Gauge (§7.2): softmax-type gates are identified only up to a common
+// Gauge (docs/theory.md §2.3, §3.5): softmax-type gates are identified only up to a common
 // translation (w + t0, beta1 + t1); which of t0, t1 applies is the gate's
 // Gauge() (a gate without translation symmetry is compared as it is, in
 // either reading). Two readings are offered:
@@ -38,7 +39,7 @@
 //     (default: last, as estimators return it). This is the [Demyst] code's
 //     convention and the one behind its published slope. Because it names a
 //     reference atom, relabelling the fit must carry `fitted_reference` along.
-//     Caveat (§7.2): when several fitted atoms share the reference cell the
+//     Caveat (docs/theory.md §3.5): when several fitted atoms share the reference cell the
 //     weight term keeps a bias floor, since softmax weights are identified
 //     only up to a common factor.
 //
@@ -47,7 +48,8 @@
 //     are recomputed in the shifted frame. The loss is then invariant under
 //     any common translation of either parameter set and under any
 //     relabelling of the fit. (The fit, not the truth, is shifted: shifting
-//     the truth as written in [R] would make the value scale with the fit's
+//     the truth as in the reconstructed paper loss (docs/theory.md §3.5)
+//     would make the value scale with the fit's
 //     arbitrary e^{beta0} level.) Computation:
 //       - t0, exactly: for fixed cells the loss is
 //           L(u) = sum_j |u S_j - W_j| + u P,  u = e^{t0} > 0,

@@ -1,14 +1,14 @@
 // Log-log slope of a loss against the sample size, with its uncertainty.
 //
 // Input: for each grid point n_g (g = 1..G) the replication values
-// L_{g,1..R_g} of one metric. The published convention (stat_spec §7.6, the
+// L_{g,1..R_g} of one metric. The published convention (docs/theory.md §5.2, the
 // [Demyst] plotting script) averages over replications FIRST and then takes
 // logs:
 //
 //   mean slope    OLS of log(mean_r L_{g,r}) on log n_g
 //                 (log-intercept and slope, as in the legend "3.5n^{-0.63788}")
 //   median slope  OLS of log(median_r L_{g,r}) on log n_g (robust to the few
-//                 huge outliers that dominate over-fitted means, §2.6)
+//                 huge outliers that dominate over-fitted means, docs/theory.md §5.1)
 //   std_error     the classical OLS standard error of the mean slope; it
 //                 ignores that each log-mean is itself noisy, so it is only
 //                 indicative

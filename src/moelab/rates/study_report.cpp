@@ -214,7 +214,7 @@ std::string SlopesText(const std::vector<StudyFacts>& facts, const std::vector<S
     os << "  slopes: headline = OLS of log(median over replications) on log n with its 95%\n"
           "  percentile bootstrap CI over replications; upper half = the same on the upper half\n"
           "  of the grid (has the rate settled?); mean = OLS of log(mean) with its CI; the\n"
-          "  verdict judges the headline against theory (log factors allowed: band [1.3 s, 0.85 s])\n";
+          "  verdict judges the headline against theory (log factors allowed: band [1.3 s, 0.85 s],\n  docs/theory.md §5.3)\n";
     for (const auto& r : rows)
       if (r.study == f.study) os << FormatSlopeRow(r) << "\n";
     os << "\n";
@@ -224,46 +224,79 @@ std::string SlopesText(const std::vector<StudyFacts>& facts, const std::vector<S
 
 std::vector<PlotOutput> PlotStudy(const std::string& study, const std::vector<SlopeRow>& rows,
                                   const std::string& dir) {
-  std::map<std::string, PlotSpec> specs;
-  std::map<std::string, int> colour;
-  for (const auto& r : rows) {
-    if (r.study != study || !r.fit.ok) continue;
-    const std::string family = Family(r.column);
-    PlotSpec& spec = specs[family];
-    if (spec.title.empty()) {
-      spec.title = study + ": " + family + " against sample size (log-log)";
-      spec.notes.push_back("squares: mean over replications with 95% bootstrap band; dots: median; "
-                           "solid: OLS fit of log mean; dashed: theory rate");
-      spec.x_label = "sample size n";
-      spec.y_label = family == "parameters" ? "largest error over atoms (per cell type)" : family;
-      spec.log_x = spec.log_y = true;
-      spec.key = "outside right top";
-      spec.width = 1400;
-    }
-    const int c = ++colour[family];
-    const auto& f = r.fit;
-    char label[200];
-    std::snprintf(label, sizeof label, "%s mean", r.column.c_str());
-    spec.series.push_back({label, PlotStyle::kYErrorBars, c, f.used_n, f.used_mean, f.mean_lower, f.mean_upper});
-    std::snprintf(label, sizeof label, "%s median (slope %.3f)", r.column.c_str(), f.median.slope);
-    spec.series.push_back({label, PlotStyle::kPoints, c, f.used_n, f.used_median, {}, {}});
-    std::vector<double> line_x = {f.n_min, f.n_max}, fit_y, theory_y;
-    for (double n : line_x) fit_y.push_back(std::exp(f.mean.intercept + f.mean.slope * std::log(n)));
-    std::snprintf(label, sizeof label, "%s fit: e^%.1f n^%.3f [%.3f, %.3f]", r.column.c_str(),
-                  f.mean.intercept, f.mean.slope, f.ci_lower, f.ci_upper);
-    spec.series.push_back({label, PlotStyle::kLines, c, line_x, fit_y, {}, {}});
-    if (r.theory.kind == TheoryRate::Kind::kPolynomial) {
-      const double centre = 0.5 * (std::log(f.n_min) + std::log(f.n_max));
-      const double y_centre = f.mean.intercept + f.mean.slope * centre;
-      for (double n : line_x) theory_y.push_back(std::exp(y_centre + r.theory.slope * (std::log(n) - centre)));
-      std::snprintf(label, sizeof label, "%s theory %s (%s)", r.column.c_str(), r.theory.text.c_str(),
-                    ToString(r.verdict));
-      spec.series.push_back({label, PlotStyle::kDashedLines, c, line_x, theory_y, {}, {}});
-    }
-  }
+  // Rows per family, in the study's column order.
+  std::map<std::string, std::vector<const SlopeRow*>> families;
+  for (const auto& r : rows)
+    if (r.study == study && r.fit.ok) families[Family(r.column)].push_back(&r);
+  // Filled markers for the means, the open version of the same shape for the
+  // medians, a different shape per column: series that overlap stay visible.
+  constexpr int kFilled[] = {5, 7, 9, 11, 13, 15};
+  constexpr int kOpen[] = {4, 6, 8, 10, 12, 14};
   std::vector<PlotOutput> outputs;
-  for (const auto& [family, spec] : specs)
+  for (const auto& [family, members] : families) {
+    PlotSpec spec;
+    const std::string what = family == "density"      ? "density distances"
+                             : family == "loglik"     ? "excess log-likelihood"
+                             : family == "parameters" ? "parameter errors"
+                                                      : "Voronoi loss";
+    spec.title = study + ": " + what + " against sample size (log-log)";
+    const double level = members.front()->fit.confidence > 0 ? 100 * members.front()->fit.confidence : 95;
+    char note[300];
+    std::snprintf(note, sizeof note,
+                  "filled: mean over replications with %.0f%% bootstrap CI (error bars); open: median; "
+                  "solid: OLS fit of log mean; dashed: theory rate",
+                  level);
+    spec.notes.push_back(note);
+    spec.x_label = "sample size n";
+    if (family == "density") {
+      spec.y_label = "E_X distance to the true conditional density (Hellinger, total variation)";
+    } else if (family == "loglik") {
+      spec.y_label = "excess log-likelihood per sample, (l_fit - l_true) / n";
+    } else if (family == "parameters") {
+      spec.y_label = "largest error over atoms (per cell type)";
+    } else {
+      spec.y_label = "Voronoi loss (D1 or D2) and its weight term";
+    }
+    spec.log_x = spec.log_y = true;
+    const int m = static_cast<int>(members.size());
+    for (int c = 0; c < m; ++c) {
+      const SlopeRow& r = *members[c];
+      const auto& f = r.fit;
+      const int colour = c % 8 + 1;
+      // Columns measured at the same n are drawn 3 % apart on the log axis
+      // (centred on the true n) so their error bars do not cover each other.
+      const double dodge = std::pow(1.03, c - 0.5 * (m - 1));
+      char label[240];
+      std::snprintf(label, sizeof label, "%s: fit n^%.3f [%.3f, %.3f], median slope %.3f", r.column.c_str(),
+                    f.mean.slope, f.ci_lower, f.ci_upper, f.median.slope);
+      PlotSeries mean{label, PlotStyle::kYErrorBars, colour, f.used_n, f.used_mean, f.mean_lower, f.mean_upper};
+      mean.point_type = kFilled[c % 6];
+      mean.x_scale = dodge;
+      PlotSeries median{"", PlotStyle::kPoints, colour, f.used_n, f.used_median, {}, {}};
+      median.point_type = kOpen[c % 6];
+      median.x_scale = dodge;
+      std::vector<double> line_x = {f.n_min, f.n_max}, fit_y, theory_y;
+      for (double n : line_x) fit_y.push_back(std::exp(f.mean.intercept + f.mean.slope * std::log(n)));
+      spec.series.push_back(std::move(mean));
+      spec.series.push_back(std::move(median));
+      spec.series.push_back({"", PlotStyle::kLines, colour, line_x, fit_y, {}, {}});
+      if (r.theory.kind == TheoryRate::Kind::kPolynomial) {
+        const double centre = 0.5 * (std::log(f.n_min) + std::log(f.n_max));
+        const double y_centre = f.mean.intercept + f.mean.slope * centre;
+        for (double n : line_x) theory_y.push_back(std::exp(y_centre + r.theory.slope * (std::log(n) - centre)));
+        std::snprintf(label, sizeof label, "%s: theory %s (%s)", r.column.c_str(), r.theory.text.c_str(),
+                      ToString(r.verdict));
+        spec.series.push_back({label, PlotStyle::kDashedLines, colour, line_x, theory_y, {}, {}});
+      } else {
+        std::snprintf(label, sizeof label, "%s: no theory (%s)", r.column.c_str(), ToString(r.verdict));
+        spec.series.push_back({label, PlotStyle::kDashedLines, colour, {}, {}, {}, {}});
+      }
+    }
+    // The legend sits under the plot, two lines per column: grow the picture
+    // by those lines instead of narrowing the data.
+    spec.height = 560 + 2 * 22 * m;
     outputs.push_back(WritePlot(spec, (std::filesystem::path(dir) / (study + "_" + family)).string()));
+  }
   return outputs;
 }
 

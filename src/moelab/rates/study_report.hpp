@@ -22,12 +22,18 @@
 //                 per column: headline slope [CI], upper-half slope, mean slope
 //                 vs theory -> verdict (qualified: certified or not,
 //                 inconclusive when certified fractions are below 90 %)
-//   plots/<study>_<family>.{png,gp,dat}: one log-log plot per metric family
-//                 (loss: loss_d1/loss_d2, weight_err, loss_ratio; density:
-//                 hellinger, tv; parameters: single_* and multi_*; loglik:
-//                 loglik_excess): per column the mean with its bootstrap 95 %
-//                 band as error bars, the median, the fitted line and the theory
-//                 line through the fitted line's centre, labelled with slopes.
+//   plots/<study>_<family>.{png,pdf,svg,gp,dat}: one log-log plot per metric
+//                 family (loss: loss_d1/loss_d2, weight_err, loss_ratio;
+//                 density: hellinger, tv; parameters: single_* and multi_*;
+//                 loglik: loglik_excess): per column the mean with its 95 %
+//                 bootstrap confidence interval as error bars (filled marker),
+//                 the median (open marker of the same shape), the fitted line
+//                 and the theory line through the fitted line's centre; each
+//                 column has its own marker shape and a small horizontal dodge
+//                 so overlapping columns (Hellinger and TV) stay visible; the
+//                 legend (slopes, CI, theory, verdict) sits under the plot.
+// Callers write slopes.csv and summary.txt before PlotStudy: drawing comes
+// last so that a plotting problem never costs the tables.
 #pragma once
 
 #include <string>

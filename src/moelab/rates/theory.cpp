@@ -40,17 +40,17 @@ TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
   if (key != "softmax" && key != "topk" && key != "temperature" && key != "activation") return {};
   const bool temperature = key == "temperature" && setting.temperature_fitted;
   const bool activation = key == "activation";
-  const char* base_source = key == "topk" ? "stat_spec §3.2-3.3 ([TopK])"
-                            : activation ? "stat_spec §4.3 ([Temp], activation gate)"
+  const char* base_source = key == "topk" ? "docs/theory.md §4.2 ([TopK])"
+                            : activation ? "docs/theory.md §4.4 ([Temp], activation gate)"
                             : key == "temperature"
                                 ? "[Demyst] rates on the identifiable quotient (beta/tau) of the "
                                   "shared-tau temperature gate"
-                                : "stat_spec §2.5 ([Demyst] Thm 1-2)";
+                                : "docs/theory.md §4.1 ([Demyst] Thm 1-2)";
   if (column == "hellinger" || column == "tv")
     return Polynomial(-0.5, "n^-1/2", std::string(base_source) + ", density");
   if (column == "loss_ratio")
     return Polynomial(-0.5, "n^-1/2",
-                      "beta/tau is a softmax model's parameter (stat_spec §4.2), §2.5 Thm 1");
+                      "beta/tau is a softmax model's parameter (docs/theory.md §2.3, §4.4), §4.1 Thm 1");
   if (column == "loglik_excess") {
     if (setting.over_fitted() || temperature) return {};
     return Polynomial(-1.0, "n^-1", "Wilks: 2n x excess -> chi^2_p, mean p/(2n) (regular model)");
@@ -86,9 +86,8 @@ TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
   const std::string parameter = column.substr(6);
   if (activation) {
     if (parameter == "beta1" || parameter == "tau")
-      return Polynomial(-0.5, "n^-1/2", "stat_spec §4.3 (activation, over-fitted: gating)");
-    return Polynomial(-0.25, "n^-1/4",
-                      "reconstruction of [Temp] (activation, over-fitted: 'often', low confidence)");
+      return Polynomial(-0.5, "n^-1/2", "docs/theory.md §4.4 (activation, over-fitted: gating)");
+    return Polynomial(-0.25, "n^-1/4", "docs/theory.md §4.4 (activation, over-fitted: 'often', low confidence)");
   }
   const Index m = setting.largest_cell();
   const double rbar = Rbar(m);

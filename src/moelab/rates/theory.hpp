@@ -1,10 +1,11 @@
 // The convergence rates theory predicts for each quantity a rate study
 // measures, and the verdict that compares a measured slope with them.
 //
-// Sources (stat_spec): §2.5 ([Demyst] Theorems 1-2 and the per-parameter
-// table), §3.2-3.3 ([TopK]: the same rates for top-K gates), §4.3 ([Temp]:
+// Sources (docs/theory.md): §4.1 ([Demyst] Theorems 1-2 and the per-parameter
+// table), §4.2-4.3 ([TopK]: the same rates for top-K gates), §4.4 ([Temp]:
 // temperature gate "slower than any polynomial", activation gate polynomial),
-// §7.7 (rates hold up to log factors).
+// §4.7 (excess log-likelihood, no-theory gates), §5.3 (rates hold up to log
+// factors).
 //
 //   quantity (column)                     exact-fitted   over-fitted, largest cell m
 //   loss_d1, loss_d2, weight_err          -1/2           -1/2
@@ -20,8 +21,8 @@
 //   built on them) are not identifiable and get no rate. [Temp]'s "slower
 //   than any polynomial" (a reconstruction from its abstract) cannot arise
 //   in this gate; a variant such as per-expert temperatures might show it.
-//   activation gate, over-fitted: gating -1/2, others "often -1/4" ([V-sec],
-//   low confidence).
+//   activation gate, over-fitted: gating -1/2, others "often -1/4" (secondary source,
+//   low confidence; docs/theory.md §4.4).
 //
 // The rows apply by the fitted gate's TheoryKey() (model/gates/gate.hpp):
 // "softmax", "topk", "temperature", "activation". A gate with another key
@@ -32,7 +33,7 @@
 //   "consistent"                  s lies in [lo, hi];
 //   "consistent up to log factors" the CI meets the band [1.3 s, 0.85 s]:
 //       the theorems bound the loss by C sqrt(log n / n)-type terms, and a
-//       finite grid sees pre-asymptotic curvature; §7.7 calls -0.5 to -0.64
+//       finite grid sees pre-asymptotic curvature; docs/theory.md §5.3 calls -0.5 to -0.64
 //       over n in [1e2, 1e5] consistent with n^-1/2 (1.3 s = -0.65), and a
 //       pure sqrt(log n) factor flattens the local slope by |s|/ln n (about
 //       0.07 for s = -1/2 at n = 1000; 0.85 s = -0.425);
@@ -66,7 +67,7 @@ struct TheoryRate {
   enum class Kind { kPolynomial, kSlowerThanPolynomial, kNone } kind = Kind::kNone;
   double slope = 0.0;  // kPolynomial only
   std::string text;    // "n^-1/2", "slower than any polynomial", "none"
-  std::string source;  // "stat_spec §2.5 (Theorem 1)"
+  std::string source;  // "docs/theory.md §4.1 ([Demyst] Thm 1-2)"
 };
 
 // The rate of `column` (see the table) in `setting`.

@@ -1,4 +1,4 @@
-// The Switch / GShard auxiliary load-balancing loss (lb_spec §3.1, §4.1, §6.3)
+// The Switch / GShard auxiliary load-balancing loss (docs/theory.md §7.9)
 // and its gradient with respect to per-expert logit offsets theta.
 //
 // For a counting set G of T tokens: LBL_G = E sum_i f_i P_i with

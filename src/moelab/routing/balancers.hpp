@@ -1,4 +1,4 @@
-// Balancing policies (lb_spec §2–§6, §7.4): how the selection bias p and the
+// Balancing policies (docs/theory.md §7.1, §7.7, §7.9): how the selection bias p and the
 // router's logit offsets theta evolve from step to step.
 //
 //   kNone            p = 0, theta = 0.
@@ -11,7 +11,7 @@
 //                    what the loss balances, not the balance/quality trade-off
 //                    of a trained model. theta changes selection AND combine
 //                    weights, as a trained router would.
-//   kDualSubgradient the dual-subgradient family of lb_spec §1.4–1.5 on the
+//   kDualSubgradient the dual-subgradient family of docs/theory.md §7.3–7.4 on the
 //                    prices p = -b (selection only, never the weights). With
 //                    c the loads of the counted set and L = sum(c) / E:
 //                      sign   p_j <- p_j + eta_t sign(c_j - L)

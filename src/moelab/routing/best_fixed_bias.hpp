@@ -1,6 +1,6 @@
 // The best fixed bias p* = argmin_p D_S(p) for a finite token set S, computed
 // exactly as the dual of the balanced-assignment (transportation) LP of
-// lb_spec §1.4:
+// docs/theory.md §7.2:
 //   max sum_{t,j} s_tj x_tj  s.t.  sum_j x_tj = K,  sum_t x_tj = C = K N / E,
 //   0 <= x_tj <= 1.
 // The constraint matrix is totally unimodular, so the LP optimum is integral

@@ -1,4 +1,4 @@
-// The Lagrangian dual of the balanced-assignment problem (lb_spec §1.4).
+// The Lagrangian dual of the balanced-assignment problem (docs/theory.md §7.2).
 //
 // For one batch of B tokens with scores s (B x E), K experts per token and
 // perfect load L = K B / E, dualising the expert constraints with prices p

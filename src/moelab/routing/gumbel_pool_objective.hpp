@@ -1,5 +1,5 @@
 // Exact expected dual objective for the Gumbel-perturbed pool stream
-// (lb_spec §7.2 G2): K = 1, logit scores, a pool of M covariate types drawn
+// (G2 of docs/theory.md §7.5): K = 1, logit scores, a pool of M covariate types drawn
 // uniformly, and scores s_tj = mu_mj + tau G_tj with G i.i.d. Gumbel(0, 1).
 // Since argmax_j (mu_j + tau G_j - p_j) is a draw from softmax((mu - p)/tau)
 // and E max_j (mu_j + tau G_j - p_j) = tau (logsumexp((mu - p)/tau) + gamma),
@@ -9,7 +9,7 @@
 //   d2F/dp2 = (B / tau) (1/M) sum_m (diag(q_m) - q_m q_m')
 //
 // F is smooth and convex, flat along 1, and restricted-strongly convex on
-// 1-perp with modulus mu_sc = lambda_2(Hessian at p*) (lb_spec §1.5). p* is
+// 1-perp with modulus mu_sc = lambda_2(Hessian at p*) (docs/theory.md §7.5). p* is
 // found by Newton's method on 1-perp (Hessian + 11'/E, centred after each
 // step) to a gradient norm below 1e-10 B: exact to round-off, so the
 // regret computed against it has no comparator bias.

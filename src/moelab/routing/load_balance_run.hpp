@@ -1,5 +1,6 @@
 // One run of the load-balancing lab: a token stream, a router and a balancer
-// for T steps, with the per-step metrics of lb_spec §7.5.
+// for T steps, with the per-step metrics of docs/theory.md §7.8 and the
+// regret of §7.4.
 //
 // Step t: draw the batch (its own generator, seeded DeriveSeed(seed, 1, t),
 // so every policy sees the same tokens whatever it does and whatever order

@@ -1,8 +1,8 @@
-// Load-balance metrics of one load vector c (lb_spec §2.3, §5.1, §7.5).
+// Load-balance metrics of one load vector c (docs/theory.md §7.8).
 //
 // The reference load is the realised mean L = sum_j c_j / E, so routers that
 // select a variable number of experts per token (top-p, null experts) are
-// measured against what they actually sent (lb_spec §5.3, §5.5):
+// measured against what they actually sent (docs/theory.md §7.6, §7.8):
 //   MaxVio = (max_j c_j - L) / L          (Wang et al. Eq. 4)
 //   MinVio = (L - min_j c_j) / L
 //   CV     = std_j(c_j) / L               (population std)

@@ -1,7 +1,7 @@
 // ALF-LB dual regret (moelab definition).
 //
 // The arXiv 2512.03915 body (Han & Zhong) was not available, so this is OUR
-// definition (lb_spec §1.5, §7.6), not the paper's:
+// definition (docs/theory.md §7.4), not the paper's:
 //
 //   R_T = sum_{t <= T} [ F(p_t) - F(p*) ],   F(p) = E_batch[ D_batch(p) ],
 //
@@ -14,15 +14,15 @@
 //   kGumbelPoolExact  pool stream, logit scores, Gumbel noise, K = 1:
 //                     closed-form smooth F and Newton p*
 //                     (gumbel_pool_objective.hpp). Exact: the reference for
-//                     log-T shape studies (lb_spec G2).
+//                     log-T shape studies (G2, docs/theory.md §7.5).
 //   kPoolLp           pool stream without noise: F(p) = (B/M) D_pool(p) is
 //                     exact; p* from the transportation LP (best_fixed_bias.hpp,
-//                     exact up to the reported duality gap). lb_spec G3.
+//                     exact up to the reported duality gap). G3, docs/theory.md §7.5.
 //   kHeldOutLp        any other stationary stream: F estimated by
 //                     F_S(p) = (B/N) D_S(p) on N held-out tokens, p* the exact
 //                     minimiser of F_S. The estimate carries a comparator bias
 //                     eps = F_S(p_true*) - F_S(p*_S) > 0 per step, which adds a
-//                     spurious linear term eps T to R_T (lb_spec §7.6); the
+//                     spurious linear term eps T to R_T (docs/theory.md §7.5, G1); the
 //                     reference reports the LP duality gap but cannot know eps.
 //                     Use N >> T B / E or a pool stream for shape claims.
 // Streams with drift have no fixed F; regret is then not reported.

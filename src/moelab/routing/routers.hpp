@@ -4,10 +4,10 @@
 // Every router selects on the shifted scores v_t = s_t - p. The bias changes
 // the selection only: combine weights are computed from the unbiased s
 // (Wang et al. Eq. 3; DeepSeek-V3 `Gate`). p = -b in ALF-LB's sign
-// convention (lb_spec §1.4).
+// convention (docs/theory.md §7.1, §7.3).
 //
 //   kTopK             TopK(v_t, K). Maximises the per-token Lagrangian
-//                     sum_j (s_tj - p_j) x_tj over |x_t| = K (lb_spec §1.4).
+//                     sum_j (s_tj - p_j) x_tj over |x_t| = K (docs/theory.md §7.2).
 //   kGroupedTopK      MoGE (Pangu Pro MoE Eqs. 5–6): E experts in G equal
 //                     contiguous groups (a group = a device), K/G per group.
 //                     Every group gets exactly K/G per token: zero imbalance
@@ -35,7 +35,7 @@
 // sqrt-softplus).
 //
 // Ties: the lower expert (or group) index wins, always (torch.topk gives no
-// such guarantee; lb_spec §7.3). Cost: O(E K) per token for top-K, O(E log E)
+// such guarantee; docs/theory.md §7). Cost: O(E K) per token for top-K, O(E log E)
 // for top-p.
 #pragma once
 

@@ -1,12 +1,12 @@
 // Token streams for the load-balancing lab: batches of B tokens whose routing
-// scores come from a frozen gate ("frozen-router mode", lb_spec §7.1–7.2).
+// scores come from a frozen gate ("frozen-router mode", docs/theory.md §7.5).
 //
 // One token t of step n:
 //   domain  d      ~ Uniform{0..D-1}, one draw per sequence (or per micro-batch
 //                    when domain_per_microbatch: Demons' packed micro-batches)
 //   x_t            ~ design (simulation/design.hpp) + m_d + n * drift_per_step * v
 //                    or, when pool_size > 0, a uniform draw from a fixed pool of
-//                    pool_size covariates drawn once (lb_spec G2/G3: the law of
+//                    pool_size covariates drawn once (G2/G3 of docs/theory.md §7.5: the law of
 //                    the scores is then a finite mixture and F(p) is exact)
 //   logits z_t     = beta1 x_t + beta0        (the model's softmax-gate logits,
 //                    model/gates; beta0 = c creates systematic imbalance)
@@ -14,7 +14,7 @@
 //
 // When `gate` is not given, the constructor draws beta1 ~ N(0, slope_scale^2)
 // entry-wise and sets beta0 linearly spaced on [-offset_scale, offset_scale]
-// (lb_spec §9 pilot G1). Domain means m_d ~ N(0, domain_spread^2) per
+// (the pilot G1 configuration, docs/theory.md §7.5). Domain means m_d ~ N(0, domain_spread^2) per
 // coordinate and the drift direction v (a uniform unit vector) are drawn there
 // too, all from the `setup` generator; batches draw only from the Rng passed to
 // Next(). Draw order in Next(): per sequence its domain (when D > 1 and not per

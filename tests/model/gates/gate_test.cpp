@@ -40,7 +40,9 @@ TEST(GateLogWeightsTest, EveryGateGivesProbabilityVectors) {
                 ASSERT_FALSE(std::isnan(log_w(n, i))) << Describe(gate);
                 ASSERT_LE(log_w(n, i), 0.0) << Describe(gate);
                 // -inf only where a sparse gate leaves an expert out.
-                if (gate.kind != GateKind::kTopK) ASSERT_NE(log_w(n, i), kNegInf) << Describe(gate);
+                if (gate.kind != GateKind::kTopK) {
+                  ASSERT_NE(log_w(n, i), kNegInf) << Describe(gate);
+                }
               }
               // exp of a normalised log row sums to one up to a few ulps
               // (k terms, each rounded once): 1e-13.
@@ -93,7 +95,9 @@ TEST(PackGateTest, UnpackInvertsPack) {
       // Layout: expert i occupies [i (d + 1), (i + 1)(d + 1)) as (beta0_i, beta1_i).
       EXPECT_EQ(packed[1 * 3 + 0], gate.bias[1]);
       EXPECT_EQ(packed[1 * 3 + 2], gate.slope(1, 1));
-      if (with_temperature) EXPECT_DOUBLE_EQ(packed[9], std::log(gate.temperature));
+      if (with_temperature) {
+        EXPECT_DOUBLE_EQ(packed[9], std::log(gate.temperature));
+      }
       GateParams unpacked = gate;
       unpacked.bias.setZero();
       unpacked.slope.setZero();

@@ -60,8 +60,11 @@ TEST(MpiCellRunnerTest, SameCsvAsTheThreadedRunnerWithOrWithoutACoordinatorThatC
     EXPECT_TRUE(s.complete);
     EXPECT_EQ(s.total, 30);
     EXPECT_EQ(s.computed, 30);  // every rank is told the totals
-    if (Rank() == 0) EXPECT_EQ(ReadTextFile(s.cells_csv), expected);
-    else EXPECT_TRUE(s.cells_csv.empty());
+    if (Rank() == 0) {
+      EXPECT_EQ(ReadTextFile(s.cells_csv), expected);
+    } else {
+      EXPECT_TRUE(s.cells_csv.empty());
+    }
   }
 }
 
@@ -117,7 +120,9 @@ TEST(MpiCellRunnerTest, AWorkerCellErrorFailsEveryRankWithItsMessage) {
     EXPECT_NE(std::string(e.what()).find("boom"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("n = 400"), std::string::npos) << e.what();
   }
-  if (Rank() == 0) EXPECT_FALSE(std::filesystem::exists(base + "/cells.csv"));
+  if (Rank() == 0) {
+    EXPECT_FALSE(std::filesystem::exists(base + "/cells.csv"));
+  }
 }
 
 }  // namespace

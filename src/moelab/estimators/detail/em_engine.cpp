@@ -509,7 +509,7 @@ EmEngine::StepReport EmEngine::Step() {
     EStep(candidate, false);
   }
   if (finite_ && top_k_ && log_likelihood_ < previous - roundoff) {
-    // §6.2: the selection switched and the observed likelihood fell. Halve the
+    // docs/theory.md §6.2: the selection switched and the observed likelihood fell. Halve the
     // gate step; with the old gate the selection is the old one and the
     // (generalised) EM step cannot lower the likelihood.
     const GateParams target = candidate.gate;

@@ -1,6 +1,6 @@
 // Per-row record of the experts a sparse (top-K) gate selected (private).
 // Stored as bits so that the EM engine can freeze a selection for the gate
-// M-step (stat_spec §6.2) and count the rows whose selection switched.
+// M-step (docs/theory.md §6.2) and count the rows whose selection switched.
 #pragma once
 
 #include <cstdint>

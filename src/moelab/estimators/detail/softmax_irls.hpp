@@ -1,4 +1,4 @@
-// Newton / IRLS for the softmax gate M-step (private; stat_spec §6.1).
+// Newton / IRLS for the softmax gate M-step (private; docs/theory.md §6.1).
 //
 // Maximises Q(w) = sum_n sum_i r_ni log pi_ni(w),  pi_n = softmax(s_n),
 // s_ni = w_i' z_n for i < k-1 and s_n,k-1 = 0 (reference expert: the gauge),
@@ -15,7 +15,7 @@
 // and so is its gradient, so it does not move). The step is halved while Q
 // does not increase, so Q never decreases - what generalised EM needs.
 //
-// A frozen selection (top-K, §6.2) restricts the softmax to the selected
+// A frozen selection (top-K, docs/theory.md §6.2) restricts the softmax to the selected
 // experts: unselected logits are -inf and drop out of every sum.
 //
 // Work runs over the fixed row blocks of a BlockRunner; partial sums are

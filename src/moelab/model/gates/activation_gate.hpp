@@ -1,8 +1,8 @@
-// Activation dense-to-sparse gate ([Temp] §4.2, reading chosen for moelab):
+// Activation dense-to-sparse gate ([Temp], reading chosen for moelab):
 //   g_i(x) = softmax_i( act(beta1_i' x) / tau + beta0_i ),
 // act in {tanh, sigmoid, identity}. The source does not fix where beta0 and tau
 // sit; this reading keeps the bias outside the activation and the division
-// (README, "Choices"). With act = identity the gate is a temperature gate
+// (moelab's choice, docs/theory.md §2.2.4). With act = identity the gate is a temperature gate
 // with the bias outside the division, and inherits its scale symmetry
 // (beta1, tau) -> c (beta1, tau) and its slope translation. A non-linear act
 // is invariant under bias translation only, and tau is an atom coordinate of

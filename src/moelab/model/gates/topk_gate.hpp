@@ -1,4 +1,4 @@
-// Top-K sparse softmax gate ([TopK] §3.1):
+// Top-K sparse softmax gate ([TopK]; docs/theory.md §2.2.2):
 //   g_i(x) = softmax over S_K(x) of (beta1_i' x + beta0_i),  0 outside S_K(x),
 // where S_K(x) holds the K experts with the largest ranking score:
 //   TopKRanking::kSlopeOnly  r_i = beta1_i' x          (paper; default)
