@@ -108,15 +108,21 @@ void CheckEquivariance(const Fitter& fit, const std::string& name) {
       const FitResult y_fit = fit(in_y.data, in_y.start);
       ASSERT_TRUE(y_fit.IsUsable()) << what << ": " << y_fit.message;
       const double ll_tolerance = Flat(gate) ? kFlatLogLikelihood : kLogLikelihood;
-      if (!Flat(gate)) EXPECT_LT(WorstDifference(base, y_fit, c, 1.0), kParameters) << what << " (y)";
+      if (!Flat(gate)) {
+        EXPECT_LT(WorstDifference(base, y_fit, c, 1.0), kParameters) << what << " (y)";
+      }
       const double expected = base.log_likelihood - n * std::log(c);
       EXPECT_NEAR(y_fit.log_likelihood, expected, ll_tolerance * std::abs(expected)) << what << " (y)";
-      if (!Flat(gate)) EXPECT_EQ(y_fit.variance_floor_hits, base.variance_floor_hits) << what;
+      if (!Flat(gate)) {
+        EXPECT_EQ(y_fit.variance_floor_hits, base.variance_floor_hits) << what;
+      }
 
       const Problem in_x = ScaleX(p, c);
       const FitResult x_fit = fit(in_x.data, in_x.start);
       ASSERT_TRUE(x_fit.IsUsable()) << what << ": " << x_fit.message;
-      if (!Flat(gate)) EXPECT_LT(WorstDifference(base, x_fit, 1.0, c), kParameters) << what << " (x)";
+      if (!Flat(gate)) {
+        EXPECT_LT(WorstDifference(base, x_fit, 1.0, c), kParameters) << what << " (x)";
+      }
       EXPECT_NEAR(x_fit.log_likelihood, base.log_likelihood, ll_tolerance * std::abs(base.log_likelihood))
           << what << " (x)";
     }

@@ -27,6 +27,8 @@ TEST(DescribeCellsTest, ReportsVarianceFloorHits) {
            line.find("1 of 2 cells (3 hits)") != std::string::npos;
   });
   EXPECT_TRUE(found);
+}
+
 using testing::ReadTextFile;
 
 // A fitted row with three grid points; `scale` separates the columns' values.
