@@ -238,7 +238,9 @@ TEST(RateStudyCertificateTest, PublishedProtocolCellsCarryAnUncertifiedCertifica
   ASSERT_FALSE(rows.empty());
   for (const auto& row : rows) {
     EXPECT_TRUE(row.inconclusive) << row.column;
-    if (row.fit.ok) EXPECT_NE(FormatSlopeRow(row).find("INCONCLUSIVE"), std::string::npos);
+    if (row.fit.ok) {
+      EXPECT_NE(FormatSlopeRow(row).find("INCONCLUSIVE"), std::string::npos);
+    }
   }
 }
 
