@@ -7,8 +7,8 @@
 // the likelihood, at most 3 times), the method being the only difference
 // (CertifiedFitOptions::accelerate).
 //
-//   ninja -C build bin/accelerated_em_benchmark && \
-//     nice build/bin/accelerated_em_benchmark --benchmark_filter='n:10000/'
+//   ninja -C build bin/accelerated_em_benchmark
+//   nice build/bin/accelerated_em_benchmark --benchmark_filter='n:10000/'
 //
 // One protocol run per benchmark (Iterations(1)): the counters are the result.
 //   em_maps    EM-map evaluations of the kept fit's path (= EM iterations for
