@@ -1,8 +1,8 @@
 // Speed of one load-balancing routing step alone (issue 17): scores given,
 // top-K selection on s - p, per-expert loads, and the ALF-LB price update.
 //
-//   cmake --build build --target routing_step_benchmark && \
-//     nice build/bin/routing_step_benchmark --benchmark_counters_tabular=true
+//   cmake --build build --target routing_step_benchmark
+//   nice build/bin/routing_step_benchmark --benchmark_counters_tabular=true
 //
 // Shape: E = 64 experts, K = 8, B = 4096 tokens per step (the large
 // configuration of docs/load_balancing.md), sigmoid scores of N(0, 1) logits
