@@ -49,7 +49,7 @@ expect 2 "lower --steps" "$bin/load-balance" --steps 1000000000000 --out "$work/
 [ -e "$work/lb" ] && fail "load-balance --steps 1e12 left a folder"
 
 # 7. Lax parsing.
-expect 2 "'abc' is not a number" "$bin/load-balance" --policies alf-const@abc --quick --out "$work/lb2"
+expect 2 "value 'abc' after '@' is not a finite number" "$bin/load-balance" --policies alf-const@abc --quick --out "$work/lb2"
 expect 2 "is a directory" "$bin/tone-data" --data "$work"
 expect 2 "out of range" "$bin/softmax-exact" --tolerance 1e400 --out "$work/unused"
 expect 2 "out of range (accepted: 0..10000)" "$bin/softmax-exact" --k -2 --out "$work/unused"
