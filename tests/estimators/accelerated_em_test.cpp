@@ -73,9 +73,15 @@ TEST(AcceleratedEmTest, SameOptimumAsPlainEmOnExactFittedData) {
 }
 
 TEST(AcceleratedEmTest, SameOptimumAsPlainEmOnOverFittedDataWithFarFewerPasses) {
-  // Seed 3, near-truth start: two atoms share a true cell and plain EM
-  // crawls (3290 iterations when written).
-  const Problem p = SoftmaxProblem(2000, 3, 3, /*near_truth=*/true);
+  // Seed 16, near-truth start: two atoms share a true cell and plain EM
+  // crawls (2419 iterations when written). The over-fitted likelihood is
+  // multimodal, and "same optimum" holds only where both methods stay in one
+  // basin: over seeds 1-16 (measured on standardised data) 15 ended within
+  // 2e-6 of each other - SQUAREM usually the higher, since plain EM's 1e-12
+  // steps are still crawling - and with seed 3 SQUAREM's extrapolation
+  // reached another stationary point 0.75 below plain EM's. That is why the
+  // certified protocol uses several starts and the split-and-refit probe.
+  const Problem p = SoftmaxProblem(2000, 3, 16, /*near_truth=*/true);
   const FitResult plain = PlainEmToFixedPoint(p);
   const FitResult fast = FitAcceleratedEm(p.data, p.start, Tight());
   ASSERT_EQ(plain.termination, TerminationType::kConverged) << plain.message;
@@ -86,11 +92,43 @@ TEST(AcceleratedEmTest, SameOptimumAsPlainEmOnOverFittedDataWithFarFewerPasses) 
   // passes over the data by a large factor, or it is not worth having. 3x is
   // far below what it achieves (see the benchmark) but fails for a broken
   // extrapolation that is always rejected (then it costs ~1.5x MORE).
-  // Measured when written: 9871 passes against 637.
+  // Measured when written: 4951 passes against 851.
   EXPECT_GT(plain.iterations, 1000);
   EXPECT_GT(plain.data_passes, 0);
   EXPECT_LT(3 * fast.data_passes, plain.data_passes)
       << "plain " << plain.data_passes << " passes, accelerated " << fast.data_passes;
+}
+
+TEST(AcceleratedEmTest, ScaleEquivariantWithTheFloorRelativeToVarY) {
+  // Fitting c y and x / c must give the same fit in the new units, with the
+  // variance floor a fixed fraction of Var(y): the fit runs on standardised
+  // data like FitEm. A floor of 1e-3 Var(y) is active on this over-fitted
+  // problem (the third expert shrinks onto a few points), so a floor applied
+  // in the units of y instead would change the fit at one of the two scales.
+  const Problem p = SoftmaxProblem(2000, 3, 5);
+  AcceleratedEmOptions o = Tight();
+  o.em.absolute_tolerance = 1e-10;
+  o.em.variance_floor = 1e-3;
+  const double c = 1000.0;
+  Dataset scaled = p.data;
+  scaled.y *= c;
+  scaled.X /= c;
+  MoeParams start = p.start;
+  start.gate.slope *= c;
+  start.experts.slope *= c * c;
+  start.experts.intercept *= c;
+  start.experts.variance *= c * c;
+  const FitResult a = FitAcceleratedEm(p.data, p.start, o);
+  const FitResult b = FitAcceleratedEm(scaled, start, o);
+  ASSERT_TRUE(a.IsUsable()) << a.message;
+  ASSERT_TRUE(b.IsUsable()) << b.message;
+  const double n = static_cast<double>(p.data.size());
+  EXPECT_NEAR(b.log_likelihood + n * std::log(c), a.log_likelihood, 1e-6);
+  for (Index i = 0; i < 3; ++i)
+    EXPECT_NEAR(b.params.experts.variance[i] / (c * c), a.params.experts.variance[i],
+                1e-6 * a.params.experts.variance[i]);
+  const double var_y = (p.data.y.array() - p.data.y.mean()).square().mean();
+  EXPECT_GE(a.params.experts.variance.minCoeff(), (1.0 - 1e-12) * 1e-3 * var_y);
 }
 
 TEST(AcceleratedEmTest, LogLikelihoodIsMonotoneOverCycles) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -47,10 +48,10 @@ std::unique_ptr<detail::EmEngine> EngineAt(const Dataset& data, const MoeObjecti
   return engine;
 }
 
-}  // namespace
 
-FitResult FitAcceleratedEm(const Dataset& data, const MoeParams& init,
-                           const AcceleratedEmOptions& options) {
+// FitAcceleratedEm on the standardised problem (detail/fit_input.hpp).
+FitResult FitAcceleratedEmStandardised(const Dataset& data, const MoeParams& init,
+                                       const AcceleratedEmOptions& options) {
   constexpr const char* kFn = "FitAcceleratedEm";
   const auto start_time = Clock::now();
   const long long passes_before = detail::DataPassCount();
@@ -202,6 +203,27 @@ FitResult FitAcceleratedEm(const Dataset& data, const MoeParams& init,
     theta0 = theta_new;
     l0 = l_new;
   }
+}
+
+}  // namespace
+
+// Like FitEm, SQUAREM runs on standardised data, so the variance floor (a
+// fraction of Var(y)), the stopping rules and the iterates do not depend on
+// the units of x and y.
+FitResult FitAcceleratedEm(const Dataset& data, const MoeParams& init,
+                           const AcceleratedEmOptions& options) {
+  constexpr const char* kFn = "FitAcceleratedEm";
+  options.Validate();
+  detail::CheckFitInput(kFn, data, init);
+  const detail::StandardisedProblem problem(kFn, data, init);
+  if (!problem.start_usable())
+    return problem.StartFailure("em-squarem", init, std::numeric_limits<double>::infinity());
+  AcceleratedEmOptions standardised = options;
+  standardised.em.callback = problem.WrapCallback(options.em.callback);
+  FitResult result = FitAcceleratedEmStandardised(problem.data(), problem.init(), standardised);
+  problem.Restore(&result, options.em.variance_floor);
+  result.objective = -result.log_likelihood;
+  return result;
 }
 
 }  // namespace moelab

@@ -12,6 +12,7 @@
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/objective.hpp"
+#include "moelab/estimators/variance_floor.hpp"
 #include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
@@ -197,7 +198,9 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
     failures.push_back("the log-likelihood or its gradient is not finite at the fit");
   } else {
     std::vector<bool> active(static_cast<std::size_t>(P), false);
-    const double log_floor = std::log(variance_floor);
+    // The floor is relative to Var(y) (variance_floor.hpp); theta is in the
+    // units of y.
+    const double log_floor = std::log(AbsoluteVarianceFloor(variance_floor, data.y));
     for (Index i = 0; i < fit.params.num_experts(); ++i) {
       const Index j = objective.log_variance_index(i);
       if (theta[j] <= log_floor + 1e-6) {
