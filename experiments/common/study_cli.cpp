@@ -103,6 +103,10 @@ void RegisterStudyFlags(CommandLine* cli, StudyFlags* f) {
                  "fit protocol: published (the [Demyst] near-truth protocol, relative stopping "
                  "rule) or certified (SQUAREM-accelerated EM to an absolute tolerance from "
                  "near-truth + data + random starts, every fit certified; see docs/rate_studies.md)");
+  cli->AddString("global-test", &f->global_test,
+                 "certificate's stand-in for global optimality (moelab's choice, "
+                 "docs/rate_studies.md): truth (l(fit) >= l(truth), the basic inequality of "
+                 "the rate theorems) or agreement (2 starts within 1e-3 of the best)");
   cli->AddInt("max-iterations", &f->max_iterations,
               "EM iterations / NLopt evaluations (x5) / Ceres iterations per fit",
               {1, kIntMax / 5});
@@ -201,6 +205,7 @@ RateStudyConfig BuildStudy(const StudyFlags& f, const std::string& name) {
   c.lse.max_iterations = static_cast<int>(f.max_iterations);
   c.init = ParseInitStrategy(f.init);
   c.num_starts = static_cast<int>(f.starts);
+  c.certificate.global_test = ParseGlobalTest(f.global_test);
   if (!f.n_list.empty()) {
     for (long long n : ParseIntList(f.n_list, "option --n-list", {1})) c.sample_sizes.push_back(n);
   } else {
@@ -251,7 +256,8 @@ int Report(const StudyFlags& f, const std::vector<RateStudyConfig>& studies,
                           (s.protocol == FitProtocol::kCertified
                                ? std::string(", starts near-truth + data + random")
                                : ", init " + std::string(ToString(s.init))) +
-                          " x" + std::to_string(s.num_starts) + ", design " + ToString(s.design.kind) +
+                          " x" + std::to_string(s.num_starts) + ", certificate global test " +
+                          ToString(s.certificate.global_test) + ", design " + ToString(s.design.kind) +
                           ", " + std::to_string(s.replications) + " reps, seed " +
                           std::to_string(s.base_seed));
     fact.lines.insert(fact.lines.begin() + 1, "grid n = " + grid);

@@ -59,6 +59,7 @@ struct StudyFlags {
   std::string init = "near-truth";
   long long starts = 1;
   std::string protocol = "published";  // published | certified (rate_study.hpp)
+  std::string global_test = "truth";   // certificate test 8: truth | agreement (certificate.hpp)
   long long max_iterations = 2000;  // EM iterations / NLopt evaluations / Ceres iterations
   double tolerance = 1e-6;          // EM relative log-likelihood tolerance (published rule)
   double abs_tolerance = 0.0;       // EM absolute log-likelihood tolerance (0 = off)

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "moelab/estimators/certified_fit.hpp"
 #include "moelab/estimators/em.hpp"
 #include "moelab/estimators/initialization.hpp"
+#include "moelab/model/gaussian_moe.hpp"
 #include "moelab/model/model_shape.hpp"
 #include "moelab/simulation/presets.hpp"
 #include "moelab/simulation/simulate.hpp"
@@ -51,9 +53,10 @@ ProbeRefit Refit(const Dataset& data, const AcceleratedEmOptions& o, int budget 
 }
 
 FitCertificate Certify(const Dataset& data, const FitResult& fit, const AcceleratedEmOptions& o,
-                       const std::vector<double>& starts = {}) {
+                       const std::vector<double>& starts = {},
+                       const CertificateOptions& options = CertificateOptions{}) {
   return CertifyFit(data, fit, o.em.fit_temperature, o.em.variance_floor, starts, Refit(data, o),
-                    CertificateOptions{});
+                    options);
 }
 
 // The k = 2 maximum on `data` (exact-fitted: well conditioned, certified).
@@ -178,6 +181,34 @@ TEST(CertificateTest, DisagreeingStartsAreNotCertified) {
   EXPECT_FALSE(alone.certified);
   EXPECT_EQ(alone.agreeing_starts, 1);
   EXPECT_NE(alone.reason.find("starts"), std::string::npos) << alone.reason;
+}
+
+TEST(CertificateTest, TheReferenceTestReplacesAgreementByTheBasicInequality) {
+  // global_test = truth: disagreeing starts do not matter, a fit below the
+  // reference does. The exact-fitted MLE lies above the true parameters'
+  // log-likelihood on their own data; a reference 1 unit above the fit (as if
+  // the truth were better) must fail it, 1e-4 below must pass.
+  const Dataset data = SoftmaxData(3000, 1);
+  const FitResult fit = ExactMle(data);
+  const std::vector<double> disagreeing = {fit.log_likelihood, fit.log_likelihood - 5.0};
+  CertificateOptions options;
+  options.global_test = GlobalTest::kDominatesReference;
+  options.reference_log_likelihood = GaussianMoe(GetPreset("softmax-exact").truth).LogLikelihood(data);
+  ASSERT_GT(fit.log_likelihood, options.reference_log_likelihood);
+  const FitCertificate above = Certify(data, fit, Converge(), disagreeing, options);
+  EXPECT_TRUE(above.certified) << above.reason;
+  EXPECT_EQ(above.agreeing_starts, 1);  // counted all the same
+  EXPECT_NEAR(above.reference_gap, fit.log_likelihood - options.reference_log_likelihood, 1e-12);
+  options.reference_log_likelihood = fit.log_likelihood - 1e-4;
+  EXPECT_TRUE(Certify(data, fit, Converge(), disagreeing, options).certified);
+  options.reference_log_likelihood = fit.log_likelihood + 1.0;
+  const FitCertificate below = Certify(data, fit, Converge(), disagreeing, options);
+  EXPECT_FALSE(below.certified);
+  EXPECT_NE(below.reason.find("below the reference"), std::string::npos) << below.reason;
+  options.reference_log_likelihood = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(options.Validate(), std::invalid_argument);
+  EXPECT_EQ(ParseGlobalTest("agreement"), GlobalTest::kStartAgreement);
+  EXPECT_THROW(ParseGlobalTest("global"), std::invalid_argument);
 }
 
 TEST(CertificateTest, VarianceAtTheFloorIsCertifiedByTheProjectedTest) {

@@ -261,24 +261,33 @@ TEST(RateStudyCertificateTest, CertifiedProtocolCertifiesAndRecordsWhy) {
   relative.em.relative_tolerance = 1e-6;
   ASSERT_EQ(relative.Warnings().size(), 1u);
   EXPECT_NE(relative.Warnings()[0].find("absolute_tolerance"), std::string::npos);
-  const std::string dir = testing::MakeTempDir("moelab_study_cert");
-  const RateStudyResult result = RunRateStudy(c, dir, Quiet(2));
-  ASSERT_EQ(result.records.size(), 4u);
-  int certified = 0;
-  for (const auto& r : result.records) {
-    const double cert = r.values[Column(c, "certified")];
-    EXPECT_TRUE(cert == 0.0 || cert == 1.0);
-    if (cert == 1.0) {
-      ++certified;
-      EXPECT_LE(r.values[Column(c, "last_change")], c.certificate.absolute_tolerance);
-      EXPECT_LE(r.values[Column(c, "score_norm")], c.certificate.score_tolerance);
-      EXPECT_GE(r.values[Column(c, "agreeing_starts")], 2.0);
-      const double gain = r.values[Column(c, "probe_gain")];
-      EXPECT_TRUE(std::isnan(gain) || gain <= c.certificate.probe_tolerance);
+  // Both global tests: l(fit) >= l(truth) (the default) and start agreement.
+  EXPECT_EQ(c.certificate.global_test, GlobalTest::kDominatesReference);
+  for (GlobalTest test : {GlobalTest::kDominatesReference, GlobalTest::kStartAgreement}) {
+    c.certificate.global_test = test;
+    const std::string dir = testing::MakeTempDir(std::string("moelab_study_cert_") + ToString(test));
+    const RateStudyResult result = RunRateStudy(c, dir, Quiet(2));
+    ASSERT_EQ(result.records.size(), 4u);
+    int certified = 0;
+    for (const auto& r : result.records) {
+      const double cert = r.values[Column(c, "certified")];
+      EXPECT_TRUE(cert == 0.0 || cert == 1.0);
+      if (cert == 1.0) {
+        ++certified;
+        EXPECT_LE(r.values[Column(c, "last_change")], c.certificate.absolute_tolerance);
+        EXPECT_LE(r.values[Column(c, "score_norm")], c.certificate.score_tolerance);
+        if (test == GlobalTest::kStartAgreement)
+          EXPECT_GE(r.values[Column(c, "agreeing_starts")], 2.0);
+        else  // loglik_excess is (l_fit - l_true) / n
+          EXPECT_GE(r.values[Column(c, "loglik_excess")] * static_cast<double>(r.key.n),
+                    -c.certificate.start_tolerance);
+        const double gain = r.values[Column(c, "probe_gain")];
+        EXPECT_TRUE(std::isnan(gain) || gain <= c.certificate.probe_tolerance);
+      }
+      EXPECT_EQ(r.status, "converged");
     }
-    EXPECT_EQ(r.status, "converged");
+    EXPECT_GE(certified, 1) << ToString(test);
   }
-  EXPECT_GE(certified, 1);
   // The published and the certified protocols are different studies.
   RateStudyConfig published = c;
   published.protocol = FitProtocol::kPublished;

@@ -30,6 +30,19 @@ void CertificateOptions::Validate() const {
   CheckNonNegative(kFn, "probe_tolerance", probe_tolerance);
   CheckNonNegative(kFn, "start_tolerance", start_tolerance);
   if (min_agreeing_starts < 1) ThrowInvalid(kFn, "min_agreeing_starts must be >= 1");
+  if (global_test == GlobalTest::kDominatesReference && !std::isfinite(reference_log_likelihood))
+    ThrowInvalid(kFn, "global_test = truth needs a finite reference_log_likelihood (e.g. the "
+                      "true parameters' log-likelihood)");
+}
+
+const char* ToString(GlobalTest test) {
+  return test == GlobalTest::kStartAgreement ? "agreement" : "truth";
+}
+
+GlobalTest ParseGlobalTest(const std::string& name) {
+  if (name == "agreement") return GlobalTest::kStartAgreement;
+  if (name == "truth") return GlobalTest::kDominatesReference;
+  throw std::invalid_argument("unknown global test '" + name + "' (valid: agreement, truth)");
 }
 
 namespace {
@@ -370,11 +383,15 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
     if (options.probe) notes.push_back("probe not run (stopping or score test failed)");
   }
 
-  // 8. Agreement between starts.
+  // 8. Global evidence: agreement between starts (always counted) or the
+  // basic inequality against a reference.
   if (start_log_likelihoods.size() >= 2) {
     cert.agreeing_starts = 0;
     for (double l : start_log_likelihoods)
       if (l >= fit.log_likelihood - options.start_tolerance) ++cert.agreeing_starts;
+  }
+  cert.reference_gap = fit.log_likelihood - options.reference_log_likelihood;
+  if (options.global_test == GlobalTest::kStartAgreement) {
     const int need = std::min(options.min_agreeing_starts, cert.num_starts);
     if (cert.agreeing_starts < need) {
       std::ostringstream os;
@@ -382,6 +399,12 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
          << "log-likelihood (need " << need << ")";
       failures.push_back(os.str());
     }
+  } else if (!(cert.reference_gap >= -options.start_tolerance)) {
+    std::ostringstream os;
+    os << "log-likelihood " << cert.reference_gap << " below the reference (the truth's)";
+    failures.push_back(os.str());
+  } else {
+    notes.push_back("l(fit) >= l(reference): the basic inequality of the rate theorems");
   }
 
   cert.certified = failures.empty();

@@ -60,11 +60,22 @@
 //     refit with the caller's short refit and record the gain in
 //     log-likelihood. A gain > probe_tolerance is not certified (and the
 //     better point is returned, so a caller can continue from it).
-//  8. Starts: with several starts, at least min(min_agreeing_starts, starts)
-//     of them must end within start_tolerance of the best log-likelihood.
+//  8. Global evidence (moelab's choice between two readings, `global_test`):
+//     kStartAgreement: with several starts, at least
+//     min(min_agreeing_starts, starts) of them must end within
+//     start_tolerance of the best log-likelihood - evidence of the global
+//     maximum, which over-fitted mixtures rarely give (their likelihood has
+//     many local maxima within a few units; docs/rate_studies.md).
+//     kDominatesReference: l(fit) >= reference_log_likelihood -
+//     start_tolerance. With the true parameters' log-likelihood as the
+//     reference this is the basic inequality l(fit) >= l(truth) on which the
+//     density-rate theorems for the MLE rest (van de Geer 2000, Thm 7.4;
+//     docs/theory.md), so the rate bounds apply to such a fit whether or not
+//     it is the global maximum. Agreement is counted and reported either way.
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -73,6 +84,12 @@
 #include "moelab/model/moe_params.hpp"
 
 namespace moelab {
+
+enum class GlobalTest { kStartAgreement, kDominatesReference };  // "agreement", "truth"
+
+const char* ToString(GlobalTest test);
+// Throws std::invalid_argument listing the valid names.
+GlobalTest ParseGlobalTest(const std::string& name);
 
 struct CertificateOptions {
   double absolute_tolerance = 1e-6;   // last |l_t - l_{t-1}|; >= 0
@@ -87,6 +104,9 @@ struct CertificateOptions {
   double probe_tolerance = 1e-3;      // allowed gain of a probe refit; >= 0
   double start_tolerance = 1e-3;      // starts agree within this log-likelihood; >= 0
   int min_agreeing_starts = 2;        // clamped to the number of starts; >= 1
+  GlobalTest global_test = GlobalTest::kStartAgreement;  // test 8 (see above)
+  double reference_log_likelihood = std::numeric_limits<double>::quiet_NaN();
+                                      // kDominatesReference: e.g. l(truth); finite then
 
   // Throws std::invalid_argument naming the field.
   void Validate() const;
@@ -111,6 +131,8 @@ struct FitCertificate {
   MoeParams probe_params;       // the best probe refit's parameters (when probes > 0)
   int num_starts = 1;
   int agreeing_starts = 1;      // starts within start_tolerance of the best (incl. it)
+  double reference_gap = std::numeric_limits<double>::quiet_NaN();  // l(fit) - reference
+                                // log-likelihood (NaN: no reference)
   long long data_passes = 0;    // passes the certificate made (probes included)
 };
 

@@ -122,7 +122,9 @@ void RateStudyConfig::Validate() const {
                              ") by the Voronoi loss; fit a gate of the truth's family");
   if (replications < 1) ThrowInvalid(kWhere, "replications must be >= 1");
   if (num_starts < 1) ThrowInvalid(kWhere, "num_starts must be >= 1");
-  certificate.Validate();
+  CertificateOptions checked = certificate;  // the reference is set per cell (l(truth))
+  if (checked.global_test == GlobalTest::kDominatesReference) checked.reference_log_likelihood = 0.0;
+  checked.Validate();
   if (probe_max_iterations < 1) ThrowInvalid(kWhere, "probe_max_iterations must be >= 1");
   if (max_probe_rounds < 0) ThrowInvalid(kWhere, "max_probe_rounds must be >= 0");
   if (protocol == FitProtocol::kCertified && estimator != EstimatorKind::kEm)
@@ -258,6 +260,7 @@ std::string RateStudyConfig::IdentityJson() const {
                       {"probe_tolerance", certificate.probe_tolerance},
                       {"start_tolerance", certificate.start_tolerance},
                       {"min_agreeing_starts", certificate.min_agreeing_starts},
+                      {"global_test", ToString(certificate.global_test)},
                       {"probe_max_iterations", probe_max_iterations},
                       {"max_probe_rounds", max_probe_rounds}};
   j["init"] = ToString(init);
@@ -309,6 +312,9 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
 
   FitResult result;
   FitCertificate certificate;
+  const double l_true = GaussianMoe(config.truth).LogLikelihood(data);
+  CertificateOptions certificate_options = config.certificate;
+  certificate_options.reference_log_likelihood = l_true;
   if (config.protocol == FitProtocol::kCertified) {
     // All starts drawn first, in order (near-truth, data, random...), so they
     // depend on the seed only.
@@ -321,7 +327,7 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
     }
     CertifiedFitOptions options;
     options.fitter.em = config.em;
-    options.certificate = config.certificate;
+    options.certificate = certificate_options;
     options.probe_max_iterations = config.probe_max_iterations;
     options.max_probe_rounds = config.max_probe_rounds;
     CertifiedFit certified = FitCertified(data, starts, options);
@@ -339,7 +345,7 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
       return FitAcceleratedEm(data, start, probe_fitter);
     };
     certificate = CertifyFit(data, result, fit_tau, variance_floor, start_log_likelihoods, refit,
-                             config.certificate);
+                             certificate_options);
     result.data_passes += certificate.data_passes;
   }
 
@@ -403,7 +409,6 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
       set("hellinger", ExpectedHellinger(result.params, config.truth, config.design, density, rng).value);
       set("tv", ExpectedTotalVariation(result.params, config.truth, config.design, density, rng).value);
     }
-    const double l_true = GaussianMoe(config.truth).LogLikelihood(data);
     set("loglik_excess", (result.log_likelihood - l_true) / static_cast<double>(key.n));
   } catch (const std::exception& e) {
     // A metric that cannot be computed for this fit (e.g. a Voronoi cell of 4

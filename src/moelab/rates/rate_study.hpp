@@ -26,7 +26,10 @@
 //      gate_diverged (1 when some pairwise difference of fitted gate
 //      coefficients exceeds 10 times the largest true one: a gate running off
 //      to a hard switch), data_passes. Uncertified fits keep their metrics:
-//      they are reported, never dropped.
+//      they are reported, never dropped. The certificate's global test
+//      defaults to kDominatesReference with the reference l(truth) of the
+//      cell's data (l(fit) >= l(truth): the rate theorems' basic inequality);
+//      kStartAgreement is the stricter, rarely attainable alternative.
 //
 // Protocols (FitProtocol, by name):
 //   published  the [Demyst] protocol: `init` for every start, the configured
@@ -86,7 +89,9 @@ struct RateStudyConfig {
   FitProtocol protocol = FitProtocol::kPublished;  // see the header comment
   InitStrategy init = InitStrategy::kNearTruth;    // published protocol only
   int num_starts = 1;              // >= 1; best log-likelihood kept (restarts.hpp)
-  CertificateOptions certificate;  // every protocol records the certificate
+  CertificateOptions certificate = {.global_test = GlobalTest::kDominatesReference};
+                                   // every protocol records the certificate; the
+                                   // reference is set per cell to l(truth)
   int probe_max_iterations = 3000; // EM-map evaluations of one probe refit; >= 1
   int max_probe_rounds = 3;        // certified protocol: refits from a better probe point
   std::vector<Index> sample_sizes; // strictly increasing, each >= NumFreeParameters
