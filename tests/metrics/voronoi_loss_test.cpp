@@ -153,6 +153,19 @@ TEST(VoronoiLossTest, HandComputedInfimumOverTheWeightScaleIsExact) {
   EXPECT_NEAR(r.shift_log_weight, -std::log(2.0), 1e-12);
 }
 
+TEST(VoronoiLossTest, InfimumSaturatesAtTheTotalTrueWeightForAFarFit) {
+  // L(u) = sum_j |u S_j - W_j| + u P with P huge is smallest as u -> 0, where
+  // it is sum_j W_j = 2 (two true weights e^0): the loss no longer sees the
+  // parameters, and the result says so.
+  const MoeParams truth = Moe1d({0, 0}, {1, 0}, {1, 2}, {0, 1}, {1, 1});
+  const MoeParams far = Moe1d({0, 0}, {1, 0}, {1, 2}, {100, 101}, {1, 1});
+  const VoronoiLossResult r = ComputeVoronoiLoss(truth, far, Opt(kInfimum));
+  EXPECT_TRUE(r.saturated);
+  EXPECT_NEAR(r.value, 2.0, 1e-12);
+  EXPECT_FALSE(ComputeVoronoiLoss(truth, truth, Opt(kInfimum)).saturated);
+  EXPECT_FALSE(ComputeVoronoiLoss(truth, far, Opt(kRef)).saturated);
+}
+
 TEST(VoronoiLossTest, ActivationGateLossChargesTheTemperatureOnEveryAtom) {
   const MoeParams truth = GetPreset("activation").truth;  // tau* = 0.5, beta0* = (-1, 0)
   MoeParams fit = truth;

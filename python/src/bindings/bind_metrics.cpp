@@ -63,6 +63,7 @@ void BindMetrics(py::module_& m) {
       .def_readonly("weight_term", &VoronoiLossResult::weight_term)
       .def_readonly("parameter_term", &VoronoiLossResult::parameter_term)
       .def_readonly("shift_log_weight", &VoronoiLossResult::shift_log_weight)
+      .def_readonly("saturated", &VoronoiLossResult::saturated)
       .def_readonly("shift_gate_slope", &VoronoiLossResult::shift_gate_slope)
       .def_readonly("cells", &VoronoiLossResult::cells)
       .def_readonly("errors", &VoronoiLossResult::errors)

@@ -393,6 +393,7 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
   aligned.log_weight.array() += result.shift_log_weight;
   result.cells = ev.cells;
   result.errors = ComputeParameterErrors(aligned, p.truth, ev.cells, options.norm);
+  result.saturated = scale.saturated;
   if (scale.saturated) {
     result.warnings.push_back(
         "translation infimum reached as all fitted weights vanish (u -> 0): the loss saturated "

@@ -124,6 +124,9 @@ struct VoronoiLossResult {
   // zero for the reference gauge): w_i + t0, gate slope_i + t1.
   double shift_log_weight = 0.0;
   Vector shift_gate_slope;
+  // Infimum gauge: the infimum is the limit u -> 0 (all fitted weights
+  // vanish), so the value is the total true weight whatever the parameters.
+  bool saturated = false;
   VoronoiCells cells;               // cells in the final frame
   ParameterErrors errors;           // per atom and per cell, same frame
   std::vector<std::string> warnings;

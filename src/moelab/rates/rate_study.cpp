@@ -194,7 +194,7 @@ std::vector<std::string> RateStudyConfig::ValueColumns() const {
     columns.push_back(c);
   for (const char* c : {"certified", "score_norm", "newton_decrement", "probe_gain",
                         "last_change", "parameter_change", "agreeing_starts", "gate_diverged",
-                        "data_passes"})
+                        "loss_saturated", "data_passes"})
     columns.push_back(c);
   return columns;
 }
@@ -374,6 +374,7 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
   try {
     const VoronoiLossResult loss = ComputeVoronoiLoss(config.truth, result.params, config.loss);
     set(columns[0], loss.value);
+    set("loss_saturated", loss.saturated ? 1.0 : 0.0);
     set("weight_err", loss.errors.summary.weight_error_sum);
     set("n_multi_atoms", static_cast<double>(loss.errors.summary.num_multi_atoms));
     set("n_empty_cells", static_cast<double>(loss.errors.summary.num_empty_cells));

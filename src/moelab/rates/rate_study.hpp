@@ -25,7 +25,8 @@
 //      probe_gain, last_change, parameter_change, agreeing_starts,
 //      gate_diverged (1 when some pairwise difference of fitted gate
 //      coefficients exceeds 10 times the largest true one: a gate running off
-//      to a hard switch), data_passes. Uncertified fits keep their metrics:
+//      to a hard switch), loss_saturated (1 when the infimum gauge's loss sits
+//      at its u -> 0 limit, the total true weight), data_passes. Uncertified fits keep their metrics:
 //      they are reported, never dropped. The certificate's global test
 //      defaults to kDominatesReference with the reference l(truth) of the
 //      cell's data (l(fit) >= l(truth): the rate theorems' basic inequality);

@@ -145,6 +145,13 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
       diverged += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
     facts.lines.push_back(cert);
     facts.lines.push_back(diverged);
+    std::string saturated = "loss-saturated fraction by n (infimum gauge at its u -> 0 limit):";
+    bool any = false;
+    for (const auto& [n, v] : MeanByN(value_columns, records, "loss_saturated")) {
+      saturated += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
+      any = any || v.first > 0;
+    }
+    if (any) facts.lines.push_back(saturated);
     if (low)
       facts.lines.push_back(
           "INCONCLUSIVE: fewer than 90 % of the fits are certified at some n, so the slopes "
