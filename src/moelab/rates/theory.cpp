@@ -65,9 +65,10 @@ TheoryRate TheoryFor(const std::string& column, const TheorySetting& setting) {
     // the identifiable quotient is the softmax model in beta/tau and every
     // quantity the model identifies has the softmax rates (the experts
     // n^-1/2). [Temp]'s "slower than any polynomial" is a reconstruction from
-    // its abstract and cannot show here; a variant such as per-expert
-    // temperatures might show it (not built). Raw gate coordinates are not
-    // identified at all: no rate.
+    // its abstract and cannot show here; per-expert temperatures would not
+    // either (each expert keeps its own exact scale symmetry;
+    // docs/rate_studies.md). Raw gate coordinates are not identified at
+    // all: no rate.
     const bool gate_coordinate = is_loss || is_weight || column == "single_beta1" ||
                                  column == "multi_beta1" || column == "single_tau" ||
                                  column == "multi_tau";
