@@ -26,7 +26,63 @@ void CertifiedFitOptions::Validate() const {
   if (probe_max_iterations < 1) ThrowInvalid(kFn, "probe_max_iterations must be >= 1");
   if (max_probe_rounds < 0) ThrowInvalid(kFn, "max_probe_rounds must be >= 0");
   if (polish_max_evaluations < 0) ThrowInvalid(kFn, "polish_max_evaluations must be >= 0");
+  CheckNonNegative(kFn, "handoff_tolerance", handoff_tolerance);
 }
+
+namespace {
+
+MleNloptOptions PolishOptions(const AcceleratedEmOptions& fitter, int max_evaluations,
+                              double relative_tolerance = 1e-15) {
+  MleNloptOptions polish;
+  polish.max_evaluations = max_evaluations;
+  polish.relative_tolerance = relative_tolerance;
+  polish.parameter_tolerance = 1e-12;
+  polish.variance_floor = fitter.em.variance_floor;
+  polish.fit_temperature = fitter.em.fit_temperature;
+  return polish;
+}
+
+constexpr int kHandOffPolishEvaluations = 500;
+
+// Passes over the data of an L-BFGS polish: value and gradient per
+// evaluation, counted as two passes.
+long long PolishPasses(const FitResult& polished) { return 2LL * polished.evaluations; }
+
+// SQUAREM to `handoff` -> L-BFGS polish -> SQUAREM to the fitter's own
+// tolerance. The polish is kept only if it raises the likelihood; the last
+// SQUAREM run decides the stopping rule and the termination.
+FitResult FitWithHandOff(const Dataset& data, const MoeParams& start,
+                         const AcceleratedEmOptions& fitter, const CertifiedFitOptions& options) {
+  if (!(options.handoff_tolerance > fitter.em.absolute_tolerance) ||
+      options.polish_max_evaluations == 0)
+    return FitAcceleratedEm(data, start, fitter);
+  AcceleratedEmOptions coarse_options = fitter;
+  coarse_options.em.absolute_tolerance = options.handoff_tolerance;
+  const FitResult coarse = FitAcceleratedEm(data, start, coarse_options);
+  if (!coarse.IsUsable() || coarse.termination != TerminationType::kConverged) return coarse;
+  // The hand-off polish stops at a relative change of 1e-12 (about 1e-9
+  // units at |l| ~ 1e3): along the flat directions of an over-fitted fit
+  // L-BFGS would otherwise spend its whole budget on gains SQUAREM makes
+  // as well; SQUAREM finishes from there.
+  const FitResult polished = FitMleNlopt(
+      data, coarse.params,
+      PolishOptions(fitter, std::min(options.polish_max_evaluations, kHandOffPolishEvaluations),
+                    1e-12));
+  const bool better = polished.IsUsable() && polished.log_likelihood > coarse.log_likelihood;
+  AcceleratedEmOptions rest = fitter;
+  rest.em.max_iterations = std::max(1, fitter.em.max_iterations - coarse.iterations);
+  FitResult fit = FitAcceleratedEm(data, better ? polished.params : coarse.params, rest);
+  fit.iterations += coarse.iterations;
+  fit.data_passes += coarse.data_passes + PolishPasses(polished);
+  std::ostringstream os;
+  os << fit.message << "; hand-off at |dl| <= " << options.handoff_tolerance << " after "
+     << coarse.iterations << " EM maps: L-BFGS polish " << polished.evaluations
+     << " evaluations" << (better ? "" : " (no gain, not kept)");
+  fit.message = os.str();
+  return fit;
+}
+
+}  // namespace
 
 CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& starts,
                           const CertifiedFitOptions& options) {
@@ -37,7 +93,7 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
   long long passes = 0;
 
   const auto fit_from = [&](const MoeParams& start, const AcceleratedEmOptions& o) {
-    return options.accelerate ? FitAcceleratedEm(data, start, o) : FitEm(data, start, o.em);
+    return options.accelerate ? FitWithHandOff(data, start, o, options) : FitEm(data, start, o.em);
   };
   CertifiedFit out;
   int best = -1;
@@ -85,14 +141,9 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
     } else if (options.polish_max_evaluations > 0 && fit.IsUsable() && !cert.budget_hit &&
                (cert.newton_decrement > options.certificate.decrement_tolerance ||
                 cert.score_norm > options.certificate.score_tolerance)) {
-      MleNloptOptions polish;
-      polish.max_evaluations = options.polish_max_evaluations;
-      polish.relative_tolerance = 1e-15;
-      polish.parameter_tolerance = 1e-12;
-      polish.variance_floor = floor;
-      polish.fit_temperature = fit_tau;
-      const FitResult polished = FitMleNlopt(data, fit.params, polish);
-      passes += 2LL * polished.iterations;  // value and gradient per evaluation
+      const FitResult polished =
+          FitMleNlopt(data, fit.params, PolishOptions(options.fitter, options.polish_max_evaluations));
+      passes += PolishPasses(polished);
       ++out.polish_rounds;
       if (!polished.IsUsable() || !(polished.log_likelihood > fit.log_likelihood)) break;
       from = polished.params;

@@ -1,5 +1,7 @@
 // The certified-fit protocol: fits from several starts with accelerated EM to
-// an absolute log-likelihood tolerance, keeps the best, certifies it
+// an absolute log-likelihood tolerance (SQUAREM while EM gains much, an
+// L-BFGS polish once it slows down - over-fitted EM is sublinear there - then
+// SQUAREM again to the stopping rule), keeps the best, certifies it
 // (certificate.hpp) and repairs what can be repaired: when a probe finds a
 // higher likelihood it continues from the probe's point; when only the score
 // or the Newton decrement fails (EM crawling along a nearly flat direction)
@@ -35,8 +37,13 @@ struct CertifiedFitOptions {
   int max_probe_rounds = 3;         // repairs in all (continuations from a better probe
                                     // point, L-BFGS polishes); >= 0
   int polish_max_evaluations = 2000;  // NLopt L-BFGS polish of the exact log-likelihood
-                                      // when only the score or Newton decrement fails
-                                      // (0 = never); >= 0
+                                      // when only the score or Newton decrement fails,
+                                      // and in the hand-off below (0 = never); >= 0
+  double handoff_tolerance = 1e-2;  // accelerated fits: SQUAREM until its cycle gains
+                                    // <= this (log-likelihood units), then an L-BFGS
+                                    // polish of the exact log-likelihood, then SQUAREM to
+                                    // fitter.em.absolute_tolerance again, so the stopping
+                                    // rule is EM's (0 = no hand-off); >= 0
 
   // Throws std::invalid_argument naming the field.
   void Validate() const;
