@@ -166,6 +166,22 @@ TEST(VoronoiLossTest, InfimumSaturatesAtTheTotalTrueWeightForAFarFit) {
   EXPECT_FALSE(ComputeVoronoiLoss(truth, far, Opt(kRef)).saturated);
 }
 
+TEST(VoronoiLossTest, InfimumOfADivergingGateDoesNotOverflow) {
+  // Gate intercepts 800 apart: in the default gauge (reference = last
+  // expert) atom 0 has log-weight 800 and e^800 overflows; with expert 0 as
+  // the reference the same fit has log-weights (0, -800), no overflow. The
+  // infimum gauge does not depend on the reference, so both must agree.
+  const MoeParams truth = Moe1d({0, 0}, {1, 0}, {1, 2}, {0, 1}, {1, 1});
+  const MoeParams fit = Moe1d({800, 0}, {1, 0}, {1, 2}, {0.1, 1}, {1, 1});
+  VoronoiLossOptions first = Opt(kInfimum);
+  first.fitted_reference = 0;
+  const VoronoiLossResult a = ComputeVoronoiLoss(truth, fit, first);
+  const VoronoiLossResult b = ComputeVoronoiLoss(truth, fit, Opt(kInfimum));
+  ASSERT_TRUE(std::isfinite(a.value));
+  ASSERT_TRUE(std::isfinite(b.value));
+  EXPECT_NEAR(b.value, a.value, 1e-12);
+}
+
 TEST(VoronoiLossTest, ActivationGateLossChargesTheTemperatureOnEveryAtom) {
   const MoeParams truth = GetPreset("activation").truth;  // tau* = 0.5, beta0* = (-1, 0)
   MoeParams fit = truth;

@@ -324,22 +324,33 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
   Vector t1 = Vector::Zero(d);
   Evaluation ev;
   ScaleChoice scale;
+  double pre_shift = 0.0;  // infimum gauge: log-weight shift applied before the search
   if (options.gauge == VoronoiGauge::kReferenceExpert) {
     ev = evaluator.Evaluate(p.fitted);
     if (ev.unknown_rbar_size > 0) Rbar(ev.unknown_rbar_size, options.rbar_overrides);  // throws
     scale = WeightTerms(ev.fitted_weight_sum, W, ev.parameter_sum, 1.0);
   } else {
+    // The infimum over u = e^{t0} does not depend on the fit's weight level,
+    // so a fit whose log-weights reach 300 (a gate running off to a hard
+    // switch) is searched from log-weights shifted to a maximum of 0: its
+    // weights would otherwise overflow to inf and every candidate value be
+    // NaN. (Only then: the shift costs the exact zero at the truth.)
+    MixingMeasure search = p.fitted;
+    if (search.weight_translation && search.log_weight.maxCoeff() > 300.0) {
+      pre_shift = -search.log_weight.maxCoeff();
+      search.log_weight.array() += pre_shift;
+    }
     // A gate without weight translation keeps u = e^{t0} = 1.
     const auto choose_scale = [&](const Evaluation& e) {
-      return p.fitted.weight_translation ? BestScale(e.fitted_weight_sum, W, e.parameter_sum)
-                                         : WeightTerms(e.fitted_weight_sum, W, e.parameter_sum, 1.0);
+      return search.weight_translation ? BestScale(e.fitted_weight_sum, W, e.parameter_sum)
+                                       : WeightTerms(e.fitted_weight_sum, W, e.parameter_sum, 1.0);
     };
     // Starts: t1 = 0 and every alignment beta1*_j - beta1_i.
     std::vector<Vector> starts{Vector::Zero(d)};
-    if (p.fitted.slope_translation) {
-      for (Index i = 0; i < p.fitted.num_atoms(); ++i) {
+    if (search.slope_translation) {
+      for (Index i = 0; i < search.num_atoms(); ++i) {
         for (Index j = 0; j < p.truth.num_atoms(); ++j) {
-          starts.push_back((p.truth.gate_slope.row(j) - p.fitted.gate_slope.row(i)).transpose());
+          starts.push_back((p.truth.gate_slope.row(j) - search.gate_slope.row(i)).transpose());
         }
       }
     }
@@ -347,22 +358,22 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
     Index unknown = 0;
     for (const Vector& start : starts) {
       Vector t = start;
-      Evaluation current = evaluator.Evaluate(ShiftSlope(p.fitted, t));
+      Evaluation current = evaluator.Evaluate(ShiftSlope(search, t));
       if (current.unknown_rbar_size > 0) {
         unknown = current.unknown_rbar_size;
         continue;
       }
       ScaleChoice current_scale = choose_scale(current);
-      for (int step = 0; p.fitted.slope_translation && step < options.max_alternations; ++step) {
+      for (int step = 0; search.slope_translation && step < options.max_alternations; ++step) {
         // Differences at t = 0 for the current cells.
-        Matrix v(p.fitted.num_atoms(), d);
+        Matrix v(search.num_atoms(), d);
         for (Index i = 0; i < v.rows(); ++i) {
-          v.row(i) = p.fitted.gate_slope.row(i) -
+          v.row(i) = search.gate_slope.row(i) -
                      p.truth.gate_slope.row(current.cells.assignment[i]);
         }
         const Vector next_t =
             MinimiseSlopeShift(v, current.atom_weight, current.slope_power, options.norm, t);
-        Evaluation next = evaluator.Evaluate(ShiftSlope(p.fitted, next_t));
+        Evaluation next = evaluator.Evaluate(ShiftSlope(search, next_t));
         if (next.unknown_rbar_size > 0) break;
         const ScaleChoice next_scale = choose_scale(next);
         if (!(next_scale.value() < current_scale.value())) break;
@@ -377,7 +388,12 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
         scale = current_scale;
       }
     }
-    if (best_value == kInf) Rbar(unknown, options.rbar_overrides);  // throws
+    if (best_value == kInf) {
+      if (unknown > 0) Rbar(unknown, options.rbar_overrides);  // throws
+      ThrowInvalid(kFn, "the loss is not finite at any translation: a fitted parameter is not "
+                        "finite or too large (fitted log-weights up to " +
+                            std::to_string(p.fitted.log_weight.maxCoeff()) + ")");
+    }
   }
 
   VoronoiLossResult result;
@@ -387,7 +403,7 @@ VoronoiLossResult ComputeVoronoiLoss(const MoeParams& truth, const MoeParams& fi
   result.weight_term = scale.weight_term;
   result.parameter_term = scale.parameter_term;
   result.value = scale.value();
-  result.shift_log_weight = std::log(scale.u);
+  result.shift_log_weight = std::log(scale.u) + pre_shift;
   result.shift_gate_slope = t1;
   MixingMeasure aligned = ShiftSlope(p.fitted, t1);
   aligned.log_weight.array() += result.shift_log_weight;
