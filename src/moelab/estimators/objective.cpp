@@ -2,9 +2,10 @@
 
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 #include "moelab/core/check.hpp"
-#include "moelab/core/log_sum_exp.hpp"
+#include "moelab/estimators/detail/vector_math.hpp"
 #include "moelab/model/gates/gate.hpp"
 
 namespace moelab {
@@ -70,54 +71,102 @@ double MoeObjective::NegativeLogLikelihood(const Eigen::Ref<const Vector>& packe
   const Matrix& X = data_.X;
   const Vector& y = data_.y;
   const Gate& gate = GateFor(params.gate.kind);
+  const Index n = X.rows(), k = num_experts_, d = dim_;
+  const bool want_gradient = gradient != nullptr;
 
-  // log g = logits - LSE(logits); joint = log g + log N; l = sum LSE(joint).
-  const Matrix logits = gate.SelectedLogits(params.gate, X);
-  const Vector gate_lse = RowLogSumExp(logits);
-  Matrix joint = logits;
-  joint.colwise() -= gate_lse;  // -inf stays -inf
-  joint += ExpertLogDensities(params.experts, X, y);
-  const Vector lse = RowLogSumExp(joint);
-  const double log_likelihood = lse.sum();
+  // Per expert: log N(y | m, nu) = c_i - (y - m)^2 h_i, c_i = -log(2 pi nu_i) / 2, h_i = 1 / (2 nu_i).
+  Eigen::ArrayXd c(k), h(k);
+  for (Index i = 0; i < k; ++i) {
+    c[i] = -0.5 * std::log(2.0 * std::numbers::pi * params.experts.variance[i]);
+    h[i] = 0.5 / params.experts.variance[i];
+  }
+  Vector gate_gradient = Vector::Zero(PackedGateSize(k, d, fit_temperature_));
+  Vector expert_gradient = Vector::Zero(k * (d + 2));  // (b, a, log nu) per expert, d log l
+
+  // Row blocks that stay in cache; exp and log through the vectorised kernels
+  // (detail/vector_math.hpp), which dominate the cost. Blocks are summed in
+  // order, so the value does not depend on anything but the data.
+  constexpr Index kBlock = 256;
+  Matrix gate_prob(kBlock, k), joint(kBlock, k), residual(kBlock, k), dlogits(kBlock, k);
+  Eigen::ArrayXd row_max(kBlock), row_sum(kBlock), gate_lse(kBlock), lse(kBlock), work(kBlock);
+  double log_likelihood = 0.0;
+  for (Index b0 = 0; b0 < n; b0 += kBlock) {
+    const Index B = std::min(kBlock, n - b0);
+    const auto Xb = X.middleRows(b0, B);
+    const auto yb = y.segment(b0, B).array();
+    const Matrix logits = gate.SelectedLogits(params.gate, Xb);  // -inf: not selected
+    auto m = row_max.head(B);
+    auto sum = row_sum.head(B);
+    // Gate: gate_lse = m + log sum_i exp(s_i - m); gate_prob = exp(s_i - m) / sum.
+    m = logits.col(0).array();
+    for (Index i = 1; i < k; ++i) m = m.max(logits.col(i).array());
+    for (Index i = 0; i < k; ++i) {
+      double* col = gate_prob.col(i).data();
+      Eigen::Map<Eigen::ArrayXd>(col, B) = logits.col(i).array() - m;
+      detail::ExpArray(col, col, B);  // exp(-inf) = 0 exactly
+    }
+    sum = gate_prob.col(0).head(B).array();
+    for (Index i = 1; i < k; ++i) sum += gate_prob.col(i).head(B).array();
+    auto glse = gate_lse.head(B);
+    detail::LogArray(sum.data(), glse.data(), B);
+    glse += m;
+    if (want_gradient) {
+      work.head(B) = sum.inverse();
+      for (Index i = 0; i < k; ++i) gate_prob.col(i).head(B).array() *= work.head(B);  // g_i
+    }
+    // Joint: log g_i + log N_i; l_n = LSE_i(joint).
+    for (Index i = 0; i < k; ++i) {
+      auto e = residual.col(i).head(B).array();
+      e = yb - params.experts.intercept[i] -
+          (Xb * params.experts.slope.row(i).transpose()).array();
+      joint.col(i).head(B).array() = logits.col(i).array() - glse + c[i] - e.square() * h[i];
+    }
+    m = joint.col(0).head(B).array();
+    for (Index i = 1; i < k; ++i) m = m.max(joint.col(i).head(B).array());
+    for (Index i = 0; i < k; ++i) {
+      double* col = joint.col(i).data();
+      Eigen::Map<Eigen::ArrayXd>(col, B) -= m;
+      detail::ExpArray(col, col, B);  // joint := exp(joint - m)
+    }
+    sum = joint.col(0).head(B).array();
+    for (Index i = 1; i < k; ++i) sum += joint.col(i).head(B).array();
+    auto l = lse.head(B);
+    detail::LogArray(sum.data(), l.data(), B);
+    l += m;
+    log_likelihood += l.sum();
+    if (!want_gradient) continue;
+
+    // Responsibilities r_i = joint_i / sum; dl/ds_i = r_i - g_i (0 where s_i = -inf:
+    // both exponentials are exactly 0 there).
+    auto inv_sum = work.head(B);
+    inv_sum = sum.inverse();
+    for (Index i = 0; i < k; ++i) joint.col(i).head(B).array() *= inv_sum;  // r
+    for (Index i = 0; i < k; ++i)
+      dlogits.col(i).head(B).array() = joint.col(i).head(B).array() - gate_prob.col(i).head(B).array();
+    gate.AccumulateLogitGradient(params.gate, Xb, logits, dlogits.topRows(B), fit_temperature_,
+                                 gate_gradient);
+    for (Index i = 0; i < k; ++i) {
+      const auto r = joint.col(i).head(B).array();
+      const auto e = residual.col(i).head(B).array();
+      auto weighted = work.head(B);
+      weighted = r * e * (2.0 * h[i]);  // r e / nu
+      const Index o = i * (d + 2);
+      expert_gradient[o] += weighted.sum();
+      expert_gradient.segment(o + 1, d).noalias() += Xb.transpose() * weighted.matrix();
+      expert_gradient[o + d + 1] += (r * (e.square() * h[i] - 0.5)).sum();
+    }
+  }
   if (!std::isfinite(log_likelihood)) {
     if (gradient != nullptr) gradient->setZero(num_parameters_);
     return kInf;
   }
-  if (gradient == nullptr) return -log_likelihood;
-
-  const Index n = X.rows(), k = num_experts_, d = dim_;
-  Matrix responsibilities(n, k), dlogits(n, k);
-  for (Index i = 0; i < k; ++i) {
-    for (Index r = 0; r < n; ++r) {
-      if (logits(r, i) == kNegInf) {
-        responsibilities(r, i) = 0.0;
-        dlogits(r, i) = 0.0;
-      } else {
-        responsibilities(r, i) = std::exp(joint(r, i) - lse[r]);
-        dlogits(r, i) = responsibilities(r, i) - std::exp(logits(r, i) - gate_lse[r]);
-      }
-    }
-  }
-  Vector gate_gradient = Vector::Zero(PackedGateSize(k, d, fit_temperature_));
-  gate.AccumulateLogitGradient(params.gate, X, logits, dlogits, fit_temperature_,
-                               gate_gradient);
+  if (!want_gradient) return -log_likelihood;
 
   gradient->resize(num_parameters_);
   for (size_t j = 0; j < free_gate_.size(); ++j) (*gradient)[j] = -gate_gradient[free_gate_[j]];
   if (fit_temperature_) (*gradient)[temperature_index()] = -gate_gradient[k * (d + 1)];
-
-  const Matrix means = ExpertMeans(params.experts, X);
-  for (Index i = 0; i < k; ++i) {
-    const double variance = params.experts.variance[i];
-    const Eigen::ArrayXd residual = y.array() - means.col(i).array();
-    const Eigen::ArrayXd r = responsibilities.col(i).array();
-    const Vector weighted = (r * residual / variance).matrix();  // r e / nu
-    const Index offset = expert_offset(i);
-    (*gradient)[offset] = -weighted.sum();
-    gradient->segment(offset + 1, d) = -(X.transpose() * weighted);
-    (*gradient)[offset + d + 1] =
-        -(r * (residual.square() / (2.0 * variance) - 0.5)).sum();
-  }
+  for (Index i = 0; i < k; ++i)
+    gradient->segment(expert_offset(i), d + 2) = -expert_gradient.segment(i * (d + 2), d + 2);
   if (!gradient->allFinite()) {
     gradient->setZero();
     return kInf;
