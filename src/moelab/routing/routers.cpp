@@ -114,7 +114,20 @@ RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>
       const Index rows = std::min(kTile, scores.rows() - t);
       // By hand: Eigen's expression for this transposed block is not
       // vectorised and cost as much as the top-K (perf, routing_step_benchmark).
-      for (Index j = 0; j < e; ++j) {
+      // Two columns at a time, so each token's pair of shifted scores is
+      // one store (the compiler pairs them).
+      Index j = 0;
+      for (; j + 2 <= e; j += 2) {
+        const double* src0 = scores.data() + j * scores.outerStride() + t;
+        const double* src1 = src0 + scores.outerStride();
+        const double b0 = bias[j], b1 = bias[j + 1];
+        double* dst = shifted.data() + j;
+        for (Index r = 0; r < rows; ++r) {
+          dst[r * e] = src0[r] - b0;
+          dst[r * e + 1] = src1[r] - b1;
+        }
+      }
+      for (; j < e; ++j) {
         const double* src = scores.data() + j * scores.outerStride() + t;
         const double bj = bias[j];
         double* dst = shifted.data() + j;
@@ -189,11 +202,15 @@ RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>
 }
 
 Vector CountLoads(const RoutingResult& routing, Index num_scored_experts, Index begin, Index end) {
-  Vector loads = Vector::Zero(num_scored_experts);
+  // Integer counts (an add with no floating-point latency), converted once.
+  std::vector<Index> counts(static_cast<std::size_t>(num_scored_experts), 0);
   for (Index t = begin; t < end; ++t) {
     const int n = routing.count[static_cast<std::size_t>(t)];
-    for (int i = 0; i < n; ++i) loads[routing.at(t, i)] += 1.0;
+    const int* row = &routing.selected[static_cast<std::size_t>(t * routing.slots)];
+    for (int i = 0; i < n; ++i) ++counts[static_cast<std::size_t>(row[i])];
   }
+  Vector loads(num_scored_experts);
+  for (Index j = 0; j < num_scored_experts; ++j) loads[j] = static_cast<double>(counts[static_cast<std::size_t>(j)]);
   return loads;
 }
 

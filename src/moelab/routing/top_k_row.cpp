@@ -46,6 +46,7 @@ void InsertionTopK(const double* v, const int* idx, int n, int K, int* out, doub
 
 typedef double Pair __attribute__((vector_size(16)));
 typedef std::int64_t PairMask __attribute__((vector_size(16)));
+typedef std::uint64_t PairBits __attribute__((vector_size(16)));
 
 // The fast path of TopKOfRow on w[0..n), K <= 8, 4K <= n <= 64. Returns
 // false (out untouched) when the row has a NaN or a selected value is not
@@ -83,46 +84,56 @@ bool TopKSmallRow(const double* w, int n, int offset, int* out) {
   // Bit j of mask: w[j] >= bound. Two entries at a time, each lane setting
   // its own bit.
   const Pair bounds = Pair{} + bound;
-  PairMask bits = {0, 0}, bit = {1, 2};
+  PairBits bits = {0, 0}, bit = {1, 2};
   int j = 0;
   for (; j + 2 <= n; j += 2) {
     Pair x;
     std::memcpy(&x, w + j, sizeof x);
-    bits |= (x >= bounds) & bit;
+    bits |= reinterpret_cast<PairBits>(x >= bounds) & bit;
     bit <<= 2;
   }
-  std::uint64_t mask = static_cast<std::uint64_t>(bits[0] | bits[1]);
+  std::uint64_t mask = bits[0] | bits[1];
   if (j < n) mask |= static_cast<std::uint64_t>(w[j] >= bound) << j;
-  // The K largest values (a multiset, descending): inserting x into the
-  // sorted L is L'[i] = max(L[i], min(L[i-1], x)), no branch.
-  double top[K];
-  for (int i = 0; i < K; ++i) top[i] = -std::numeric_limits<double>::infinity();
+  // The kLevels >= K largest values (a multiset, descending) of the
+  // candidates: inserting x into the sorted L is
+  // L'[i] = max(L[i], min(L[i-1], x)) with L[-1] = +inf, no branch; held as
+  // pairs (L[2i], L[2i+1]), the shifted list as pairs (L[2i-1], L[2i]).
+  constexpr int kPairs = (K + 1) / 2, kLevels = 2 * kPairs;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  Pair top[kPairs];
+  for (int i = 0; i < kPairs; ++i) top[i] = Pair{} - kInf;
   for (std::uint64_t r = mask; r != 0; r &= r - 1) {
-    const double x = w[__builtin_ctzll(r)];
-    for (int i = K - 1; i >= 1; --i) {
-      const double a = top[i - 1] < x ? top[i - 1] : x;
+    const Pair x = Pair{} + w[__builtin_ctzll(r)];
+    Pair shifted[kPairs];
+    shifted[0] = Pair{kInf, top[0][0]};
+    for (int i = 1; i < kPairs; ++i) shifted[i] = Pair{top[i - 1][1], top[i][0]};
+    for (int i = 0; i < kPairs; ++i) {
+      const Pair a = shifted[i] < x ? shifted[i] : x;
       top[i] = top[i] > a ? top[i] : a;
     }
-    top[0] = top[0] > x ? top[0] : x;
   }
-  // Index of each value: every entry equal to top[i] is a candidate (it is
-  // >= the bound), so count and sum the matching candidates per slot; one
-  // match per slot means the slot's index is that sum.
-  constexpr int kPairs = (K + 1) / 2;
-  Pair values[kPairs];
-  double padded[2 * kPairs];
-  std::copy(top, top + K, padded);
-  if constexpr (K % 2 == 1) padded[K] = std::numeric_limits<double>::quiet_NaN();  // never equal
-  std::memcpy(values, padded, sizeof values);
-  PairMask count[kPairs] = {}, index[kPairs] = {};
+  double values[kLevels];
+  std::memcpy(values, top, sizeof values);
+  const double kth = values[K - 1];
+  // Index of each value: every entry equal to values[i] is a candidate (it
+  // is >= the bound), and only those >= the K-th value can match, so count
+  // and sum the matching ones per slot; one match per slot means the slot's
+  // index is that sum.
+  if constexpr (K % 2 == 1) top[kPairs - 1][1] = std::numeric_limits<double>::quiet_NaN();  // not a slot
+  std::uint64_t selected = 0;
   for (std::uint64_t r = mask; r != 0; r &= r - 1) {
-    const std::int64_t j = __builtin_ctzll(r);
-    const Pair x = Pair{} + w[j];
-    const PairMask jj = PairMask{} + j;
+    const int c = __builtin_ctzll(r);
+    selected |= static_cast<std::uint64_t>(w[c] >= kth) << c;
+  }
+  PairMask count[kPairs] = {}, index[kPairs] = {};
+  for (std::uint64_t r = selected; r != 0; r &= r - 1) {
+    const std::int64_t c = __builtin_ctzll(r);
+    const Pair x = Pair{} + w[c];
+    const PairMask cc = PairMask{} + c;
     for (int i = 0; i < kPairs; ++i) {
-      const PairMask eq = values[i] == x;
+      const PairMask eq = top[i] == x;
       count[i] -= eq;
-      index[i] += eq & jj;
+      index[i] += eq & cc;
     }
   }
   std::int64_t counts[2 * kPairs], indices[2 * kPairs];
