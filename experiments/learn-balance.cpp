@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/balance_cli.hpp"
 #include "common/cli.hpp"
 #include "moelab/estimators/em.hpp"
 #include "moelab/io/csv.hpp"
@@ -61,53 +62,35 @@ std::vector<std::pair<std::string, double>> Finals(const LearningResult& r) {
 
 int main(int argc, char** argv) {
   return cli::RunMain([&] {
-    long long experts = 8, top_k = 2, batch = 256, microbatches = 4, sequence_length = 0, steps = 2000;
-    long long dim = 4, domains = 1, init_tokens = 4096, eval_tokens = 4096, eval_every = 20, metrics_every = 200;
+    long long steps = 2000, init_tokens = 4096, eval_tokens = 4096, eval_every = 20, metrics_every = 200;
     long long hellinger_max_x = 1024;
-    double offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
     double expert_slope_scale = 1.0, expert_intercept_spread = 2.0, noise_variance = 0.25;
     double learning_rate = 0.05, final_rate_fraction = 0.01, capacity_factor = 1.25;
-    double alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0, aux_coeff = 1e-2;
-    bool domain_per_microbatch = false, quick = false, em_baseline = false;
-    std::string design = "normal", schedule = "linear", seeds = "1", out_dir;
-    std::string policies = "none,aux-global,alf-const";
+    bool quick = false, em_baseline = false;
+    std::string schedule = "linear", seeds = "1", out_dir;
+    cli::BalanceStreamFlags stream;
+    stream.batch = 256;
+    stream.microbatches = 4;
+    cli::BalancePolicyFlags policy;
+    policy.policies = "none,aux-global,alf-const";
     cli::CommandLine cl("learn-balance",
                         "Learning mode of the load-balancing lab: train a top-K Gaussian MoE by Adam on its "
                         "log-likelihood under each balancing policy and measure held-out NLL, Voronoi D1, "
                         "E_X Hellinger, MaxVio and dropped tokens against the known truth. See "
                         "docs/load_balancing.md.");
-    cl.AddString("policies", &policies,
-                 "comma list of " + BalancingPolicyNames() +
-                     "; name@value sets the rate / constant / coefficient (>= 0); join terms with '+' "
-                     "(e.g. aux-global@1e-2+aux-micro@1e-4)");
+    policy.Register(cl, "; join terms with '+' (e.g. aux-global@1e-2+aux-micro@1e-4)", "E / (B K)");
+    stream.Register(cl, "experts E of truth and model", "K of truth and model, at most E (E = softmax gate)",
+                    " (learning mode: the held-out set keeps the step-0 law)", 2);
     cl.AddString("seeds", &seeds, "comma list of seeds (each >= 0): one replicate per seed");
-    cl.AddInt("experts", &experts, "experts E of truth and model (>= 2)");
-    cl.AddInt("top-k", &top_k, "K of truth and model, in [2, E] (E = softmax gate)");
-    cl.AddInt("batch", &batch, "tokens per step B (>= 1)");
-    cl.AddInt("microbatches", &microbatches, "micro-batches per step (divides B)");
-    cl.AddInt("sequence-length", &sequence_length, "tokens per sequence (0 = one per micro-batch; divides it)");
     cl.AddInt("steps", &steps, "training steps T (>= 1)");
-    cl.AddString("design", &design, "covariate design: normal, uniform");
-    cl.AddInt("dim", &dim, "covariate dimension d (>= 1)");
-    cl.AddDouble("offset-scale", &offset_scale, "true gate intercepts evenly spaced on [-s, s] (>= 0): imbalance");
-    cl.AddDouble("slope-scale", &slope_scale, "sd of the true gate slopes (>= 0)");
     cl.AddDouble("expert-slope-scale", &expert_slope_scale, "sd of the true expert slopes (>= 0)");
     cl.AddDouble("expert-intercept-spread", &expert_intercept_spread,
                  "true expert intercepts evenly spaced on [-s, s] (>= 0)");
     cl.AddDouble("noise-variance", &noise_variance, "variance of every true expert (> 0)");
-    cl.AddInt("domains", &domains, "covariate domains (>= 1)");
-    cl.AddDouble("domain-spread", &domain_spread, "sd of the domain means (>= 0)");
-    cl.AddBool("domain-per-microbatch", &domain_per_microbatch, "one domain per micro-batch (Demons)");
-    cl.AddDouble("drift", &drift, "covariate mean drift per step (>= 0)");
     cl.AddDouble("learning-rate", &learning_rate, "Adam step at t = 0 (> 0)");
     cl.AddString("schedule", &schedule, "learning-rate schedule: const, linear (to final-rate-fraction), isqrt");
     cl.AddDouble("final-rate-fraction", &final_rate_fraction, "linear schedule: last rate / first, in [0, 1]");
     cl.AddInt("init-tokens", &init_tokens, "tokens of the data-driven start (>= 10 E (d + 2))");
-    cl.AddDouble("alf-rate", &alf_rate, "u of alf-const / alf-const-micro / alf-lin-const (>= 0)");
-    cl.AddDouble("inv-c0", &inv_c0, "c0 of alf-inv (0 = E / (B K))");
-    cl.AddDouble("isqrt-c0", &isqrt_c0, "c0 of alf-isqrt (0 = the alf-inv c0)");
-    cl.AddDouble("sign-inv-c0", &sign_inv_c0, "c0 of alf-sign-inv / -isqrt (0 = 100 alf-rate)");
-    cl.AddDouble("aux-coeff", &aux_coeff, "aux-loss coefficient of aux-* terms without @value (>= 0)");
     cl.AddInt("eval-tokens", &eval_tokens, "held-out tokens (>= 1)");
     cl.AddInt("eval-every", &eval_every, "steps between held-out evaluations (>= 1)");
     cl.AddInt("metrics-every", &metrics_every, "steps between D1 / Hellinger evaluations (0 = last step only)");
@@ -127,19 +110,9 @@ int main(int argc, char** argv) {
     }
 
     LearningRunOptions o;
-    o.stream.num_experts = experts;
-    o.stream.design = CovariateDesign{ParseDesignKind(design), dim, -1.0, 1.0};
+    stream.ApplyTo(&o.stream);
     o.stream.score_function = ScoreFunction::kSoftmax;
-    o.stream.offset_scale = offset_scale;
-    o.stream.slope_scale = slope_scale;
-    o.stream.batch_size = batch;
-    o.stream.num_microbatches = microbatches;
-    o.stream.sequence_length = sequence_length;
-    o.stream.num_domains = domains;
-    o.stream.domain_spread = domain_spread;
-    o.stream.domain_per_microbatch = domain_per_microbatch;
-    o.stream.drift_per_step = drift;
-    o.top_k = static_cast<int>(top_k);
+    o.top_k = static_cast<int>(stream.top_k);
     o.expert_slope_scale = expert_slope_scale;
     o.expert_intercept_spread = expert_intercept_spread;
     o.noise_variance = noise_variance;
@@ -155,22 +128,16 @@ int main(int argc, char** argv) {
     o.hellinger_max_x = hellinger_max_x;
     o.Validate();
     // Everything is checked before anything is written.
-    std::vector<BalancingPolicy> arms;
-    for (const auto& spec : cli::SplitList(policies, "option --policies")) {
-      arms.push_back(ParseBalancingPolicy(spec));
-      CheckLearningPolicy(arms.back());
-    }
-    if (arms.empty()) throw std::invalid_argument("--policies is empty");
+    std::vector<BalancingPolicy> arms = policy.Parse();
+    for (const auto& arm : arms) CheckLearningPolicy(arm);
     std::vector<std::uint64_t> seed_list;
     for (long long s : cli::ParseIntList(seeds, "--seeds")) {
       if (s < 0) throw std::invalid_argument("--seeds: " + std::to_string(s) + " must be >= 0");
       seed_list.push_back(static_cast<std::uint64_t>(s));
     }
     if (seed_list.empty()) throw std::invalid_argument("--seeds is empty");
-    if (inv_c0 == 0.0) inv_c0 = double(experts) / double(batch * top_k);
-    if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
-    if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
-    const PolicyConstants constants{alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, 1.0};
+    const PolicyConstants constants =
+        policy.Constants(double(stream.experts) / double(stream.batch * stream.top_k), 1.0);
     for (auto& arm : arms) arm = ResolvePolicy(arm, constants);
 
     const fs::path dir(out_dir);
@@ -185,7 +152,7 @@ int main(int argc, char** argv) {
     for (const auto& [name, v] : Finals(dummy)) runs << ',' << name;
     runs << ",truth_heldout_nll,finite,seconds,truth_maxvio_global\n";
     std::printf("learn-balance: E = %lld, K = %lld, d = %lld, B = %lld (%lld micro-batches), T = %lld, %zu seeds\n",
-                experts, top_k, dim, batch, microbatches, steps, seed_list.size());
+                stream.experts, stream.top_k, stream.dim, stream.batch, stream.microbatches, steps, seed_list.size());
     std::printf("held-out NLL uses the inference routing: TopK(z - p), the biased selection for ALF-LB arms\n");
 
     // results[policy][seed]
