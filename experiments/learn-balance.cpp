@@ -55,7 +55,8 @@ std::vector<std::pair<std::string, double>> Finals(const LearningResult& r) {
           {"maxvio_global", r.final_maxvio_global},
           {"drop_rate", r.final_drop_rate},
           {"ec_unrouted", r.final_ec_unrouted},
-          {"domain_mi", r.final_domain_mi}};
+          {"domain_mi", r.final_domain_mi},
+          {"dynamic_regret", r.final_dynamic_regret}};
 }
 
 }  // namespace
@@ -63,7 +64,7 @@ std::vector<std::pair<std::string, double>> Finals(const LearningResult& r) {
 int main(int argc, char** argv) {
   return cli::RunMain([&] {
     long long steps = 2000, init_tokens = 4096, eval_tokens = 4096, eval_every = 20, metrics_every = 200;
-    long long hellinger_max_x = 1024;
+    long long hellinger_max_x = 1024, dynamic_every = 0, dynamic_tokens = 2048;
     double expert_slope_scale = 1.0, expert_intercept_spread = 2.0, noise_variance = 0.25;
     double learning_rate = 0.05, final_rate_fraction = 0.01, capacity_factor = 1.25;
     bool quick = false, em_baseline = false;
@@ -96,6 +97,12 @@ int main(int argc, char** argv) {
     cl.AddInt("metrics-every", &metrics_every, "steps between D1 / Hellinger evaluations (0 = last step only)");
     cl.AddInt("hellinger-max-x", &hellinger_max_x, "Monte Carlo cap of E_X Hellinger (>= 256)");
     cl.AddDouble("capacity-factor", &capacity_factor, "capacity factor of the drop-rate metrics (> 0)");
+    cl.AddInt("dynamic-every", &dynamic_every,
+              "steps between evaluations of the dynamic regret against the per-step best price of the current "
+              "router (0 = off; meant for --drift > 0; needs K < E)",
+              {0, cli::kIntMax});
+    cl.AddInt("dynamic-tokens", &dynamic_tokens, "tokens of the per-step sample of the dynamic regret",
+              {1, cli::kIntMax});
     cl.AddBool("em-baseline", &em_baseline,
                "also fit batch EM (from the same start) on each seed's T B training tokens and report its D1 "
                "and held-out NLL (the batch-MLE reference)");
@@ -126,6 +133,8 @@ int main(int argc, char** argv) {
     o.metrics_every = metrics_every;
     o.capacity_factor = capacity_factor;
     o.hellinger_max_x = hellinger_max_x;
+    o.dynamic_every = dynamic_every;
+    o.dynamic_tokens = dynamic_tokens;
     o.Validate();
     // Everything is checked before anything is written.
     std::vector<BalancingPolicy> arms = policy.Parse();
@@ -145,7 +154,8 @@ int main(int argc, char** argv) {
     std::ofstream(dir / "config.json") << cl.ResolvedJson() << "\n";
     std::ofstream csv(dir / "steps.csv");
     csv << "policy,seed,step,learning_rate,train_nll,aux_loss,heldout_nll,heldout_nll_unbiased,maxvio_batch,"
-           "maxvio_micro,maxvio_global,drop_rate,dropped_tokens,ec_unrouted,domain_mi,d1,hellinger,hellinger_se\n";
+           "maxvio_micro,maxvio_global,drop_rate,dropped_tokens,ec_unrouted,domain_mi,d1,hellinger,hellinger_se,"
+           "dynamic_increment,cumulative_dynamic_regret\n";
     std::ofstream runs(dir / "runs.csv");
     runs << "policy,seed";
     LearningResult dummy;
@@ -173,9 +183,21 @@ int main(int argc, char** argv) {
                     "iterations\n",
                     static_cast<unsigned long long>(seed), d1, nll, setup.truth_heldout_nll,
                     LearningD1(setup.truth, setup.start), ToString(fit.termination), fit.iterations);
-        runs << "batch-em," << seed << ",," << Cell(nll) << ",," << Cell(d1) << ",,,,,,,," << Cell(setup.truth_heldout_nll)
-             << "," << (fit.IsUsable() ? 1 : 0) << "," << Cell(fit.seconds) << "," << Cell(setup.truth_maxvio_global)
-             << "\n";
+        // Through Finals, so the row has the header's columns: the batch fit
+        // has no prices (both NLL columns are its density) and no per-step
+        // metrics (NaN: empty cells).
+        LearningResult em_row;
+        for (double* f : {&em_row.final_heldout_nll, &em_row.final_heldout_nll_unbiased, &em_row.final_d1,
+                          &em_row.final_hellinger, &em_row.final_maxvio_batch, &em_row.final_maxvio_micro,
+                          &em_row.final_maxvio_global, &em_row.final_drop_rate, &em_row.final_ec_unrouted,
+                          &em_row.final_domain_mi, &em_row.final_dynamic_regret})
+          *f = std::nan("");
+        em_row.final_heldout_nll = em_row.final_heldout_nll_unbiased = nll;
+        em_row.final_d1 = d1;
+        runs << "batch-em," << seed;
+        for (const auto& [name, v] : Finals(em_row)) runs << ',' << Cell(v);
+        runs << ',' << Cell(setup.truth_heldout_nll) << ',' << (fit.IsUsable() ? 1 : 0) << ',' << Cell(fit.seconds)
+             << ',' << Cell(setup.truth_maxvio_global) << '\n';
       }
       for (std::size_t a = 0; a < arms.size(); ++a) {
         const auto observer = [&](const LearningStepRecord& r) {
@@ -184,7 +206,8 @@ int main(int argc, char** argv) {
               << Cell(r.heldout_nll_unbiased) << ',' << Cell(r.maxvio_batch) << ',' << Cell(r.maxvio_micro) << ','
               << Cell(r.maxvio_global) << ',' << Cell(r.drop_rate) << ',' << Cell(r.dropped_tokens) << ','
               << Cell(r.ec_unrouted) << ',' << Cell(r.domain_mi) << ',' << Cell(r.d1) << ',' << Cell(r.hellinger)
-              << ',' << Cell(r.hellinger_se) << '\n';
+              << ',' << Cell(r.hellinger_se) << ',' << Cell(r.dynamic_increment) << ','
+              << Cell(r.cumulative_dynamic_regret) << '\n';
           if (!std::isnan(r.heldout_nll)) nll_curve[a][r.step].push_back(r.heldout_nll);
         };
         LearningResult r = RunLearning(setup, arms[a], observer);
