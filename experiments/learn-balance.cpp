@@ -8,11 +8,13 @@
 //   summary.csv/.txt  per policy: mean [95% t-interval] over seeds and median
 //   paired.csv        per policy and metric: difference to the FIRST policy
 //                     on the same seed, mean [95% t-interval] and median
-//   frontier_nll.png  final held-out NLL minus the first policy's (paired by
-//                     seed, 95% t-interval) against MaxVio_global, one line
-//                     per policy family (the L1 frontier)
-//   frontier_d1.png   the same for the Voronoi D1
-//   training.png      held-out NLL against step (seed means)
+//   frontier_nll.{png,svg,pdf}  final held-out NLL minus the first policy's
+//                     (paired by seed, 95% t-interval) against MaxVio_global,
+//                     one line per policy family (the L1 frontier)
+//   frontier_d1.{png,svg,pdf}   the same for the Voronoi D1
+//   training.{png,svg,pdf}      held-out NLL against step (seed means)
+// With --drift and --dynamic-every, steps.csv and runs.csv also carry the
+// dynamic regret against the per-step best price (learning_run.hpp).
 // The held-out NLL uses the routing of inference: the prices' biased
 // selection for ALF-LB arms (heldout_nll_unbiased drops the prices).
 // See docs/load_balancing.md ("Learning mode").
