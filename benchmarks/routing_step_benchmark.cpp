@@ -2,7 +2,7 @@
 // top-K selection on s - p, per-expert loads, and the ALF-LB price update.
 //
 //   cmake --build build --target routing_step_benchmark
-//   nice build/bin/routing_step_benchmark --benchmark_counters_tabular=true
+//   nice build/bin/routing_step_benchmark --benchmark_repetitions=3 --benchmark_counters_tabular=true
 //
 // Shape: E = 64 experts, K = 8, B = 4096 tokens per step (the large
 // configuration of docs/load_balancing.md), sigmoid scores of N(0, 1) logits
@@ -10,15 +10,19 @@
 // same for every token. Counter ns_per_token = CPU time per step / B (CPU,
 // not wall: the build machine is shared). Target: <= 200 ns per token.
 //
-//   RoutingStep/Library   Route() + CountLoads() + Balancer::EndStep(), the
-//                         calls RunLoadBalance makes per step
-//   RoutingStep/TopKRow   TopKOfRow() on s - p per token plus the load count,
-//                         without RoutingResult bookkeeping (the kernel alone)
-//   RoutingStep/Baseline  the routing step as it was before this benchmark
-//                         existed (kept here for comparison): per token a
-//                         strided read of the column-major scores and an
-//                         insertion top-K that reloads the K-th value through
-//                         its index for every candidate
+//   RoutingStep/Library           Route() + CountLoads() + Balancer::EndStep(),
+//                                 the calls RunLoadBalance makes per step
+//   RoutingStep/TopKRow           TopKOfRow() on s - p per token plus the load
+//                                 count, without RoutingResult bookkeeping (the
+//                                 kernel alone; top_k_row.hpp's fast path)
+//   RoutingStep/TopKRowInsertion  the same with the insertion path alone (the
+//                                 library's top-K before the fast path)
+//   RoutingStep/Baseline          the routing step as it was before this
+//                                 benchmark existed (kept for comparison): per
+//                                 token a strided read of the column-major
+//                                 scores and an insertion top-K that reloads
+//                                 the K-th value through its index for every
+//                                 candidate
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -27,6 +31,7 @@
 #include "moelab/routing/balancers.hpp"
 #include "moelab/routing/routers.hpp"
 #include "moelab/routing/score_function.hpp"
+#include "moelab/routing/top_k_row.hpp"
 
 namespace moelab {
 namespace {
@@ -94,7 +99,9 @@ void BM_RoutingStepLibrary(benchmark::State& state) {
 }
 BENCHMARK(BM_RoutingStepLibrary)->Name("RoutingStep/Library")->Unit(benchmark::kMicrosecond);
 
-void BM_RoutingStepTopKRow(benchmark::State& state) {
+// The top-K kernel on contiguous rows plus the load count; `kernel` is the
+// library's TopKOfRow or its insertion path alone.
+void RunTopKRow(benchmark::State& state, void (*kernel)(const double*, int, int, int, int*)) {
   const Inputs& in = GetInputs();
   // Row-major copy: a token's E scores contiguous, as a router produces them.
   const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> s = in.scores;
@@ -111,7 +118,7 @@ void BM_RoutingStepTopKRow(benchmark::State& state) {
       const double* row = s.data() + t * kExperts;
       for (Index j = 0; j < kExperts; ++j) v[j] = row[j] - p[j];
       int* out = selected.data() + t * kTopK;
-      TopKOfRow(v.data(), 0, static_cast<int>(kExperts), kTopK, out);
+      kernel(v.data(), 0, static_cast<int>(kExperts), kTopK, out);
       for (int i = 0; i < kTopK; ++i) loads[out[i]] += 1.0;
     }
     balancer.EndStep(loads, nullptr);
@@ -119,7 +126,12 @@ void BM_RoutingStepTopKRow(benchmark::State& state) {
   }
   SetCounters(state);
 }
+
+void BM_RoutingStepTopKRow(benchmark::State& state) { RunTopKRow(state, TopKOfRow); }
 BENCHMARK(BM_RoutingStepTopKRow)->Name("RoutingStep/TopKRow")->Unit(benchmark::kMicrosecond);
+
+void BM_RoutingStepTopKRowInsertion(benchmark::State& state) { RunTopKRow(state, detail::TopKOfRowInsertion); }
+BENCHMARK(BM_RoutingStepTopKRowInsertion)->Name("RoutingStep/TopKRowInsertion")->Unit(benchmark::kMicrosecond);
 
 void BM_RoutingStepBaseline(benchmark::State& state) {
   const Inputs& in = GetInputs();

@@ -8,11 +8,13 @@
 //   summary.csv/.txt  per policy: mean [95% t-interval] over seeds and median
 //   paired.csv        per policy and metric: difference to the FIRST policy
 //                     on the same seed, mean [95% t-interval] and median
-//   frontier_nll.png  final held-out NLL minus the first policy's (paired by
-//                     seed, 95% t-interval) against MaxVio_global, one line
-//                     per policy family (the L1 frontier)
-//   frontier_d1.png   the same for the Voronoi D1
-//   training.png      held-out NLL against step (seed means)
+//   frontier_nll.{png,svg,pdf}  final held-out NLL minus the first policy's
+//                     (paired by seed, 95% t-interval) against MaxVio_global,
+//                     one line per policy family (the L1 frontier)
+//   frontier_d1.{png,svg,pdf}   the same for the Voronoi D1
+//   training.{png,svg,pdf}      held-out NLL against step (seed means)
+// With --drift and --dynamic-every, steps.csv and runs.csv also carry the
+// dynamic regret against the per-step best price (learning_run.hpp).
 // The held-out NLL uses the routing of inference: the prices' biased
 // selection for ALF-LB arms (heldout_nll_unbiased drops the prices).
 // See docs/load_balancing.md ("Learning mode").
@@ -28,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/balance_cli.hpp"
 #include "common/cli.hpp"
 #include "moelab/estimators/em.hpp"
 #include "moelab/io/csv.hpp"
@@ -54,65 +57,54 @@ std::vector<std::pair<std::string, double>> Finals(const LearningResult& r) {
           {"maxvio_global", r.final_maxvio_global},
           {"drop_rate", r.final_drop_rate},
           {"ec_unrouted", r.final_ec_unrouted},
-          {"domain_mi", r.final_domain_mi}};
+          {"domain_mi", r.final_domain_mi},
+          {"dynamic_regret", r.final_dynamic_regret}};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   return cli::RunMain([&] {
-    long long experts = 8, top_k = 2, batch = 256, microbatches = 4, sequence_length = 0, steps = 2000;
-    long long dim = 4, domains = 1, init_tokens = 4096, eval_tokens = 4096, eval_every = 20, metrics_every = 200;
-    long long hellinger_max_x = 1024;
-    double offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
+    long long steps = 2000, init_tokens = 4096, eval_tokens = 4096, eval_every = 20, metrics_every = 200;
+    long long hellinger_max_x = 1024, dynamic_every = 0, dynamic_tokens = 2048;
     double expert_slope_scale = 1.0, expert_intercept_spread = 2.0, noise_variance = 0.25;
     double learning_rate = 0.05, final_rate_fraction = 0.01, capacity_factor = 1.25;
-    double alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0, aux_coeff = 1e-2;
-    bool domain_per_microbatch = false, quick = false, em_baseline = false;
-    std::string design = "normal", schedule = "linear", seeds = "1", out_dir;
-    std::string policies = "none,aux-global,alf-const";
+    bool quick = false, em_baseline = false;
+    std::string schedule = "linear", seeds = "1", out_dir;
+    cli::BalanceStreamFlags stream;
+    stream.batch = 256;
+    stream.microbatches = 4;
+    cli::BalancePolicyFlags policy;
+    policy.policies = "none,aux-global,alf-const";
     cli::CommandLine cl("learn-balance",
                         "Learning mode of the load-balancing lab: train a top-K Gaussian MoE by Adam on its "
                         "log-likelihood under each balancing policy and measure held-out NLL, Voronoi D1, "
                         "E_X Hellinger, MaxVio and dropped tokens against the known truth. See "
                         "docs/load_balancing.md.");
-    cl.AddString("policies", &policies,
-                 "comma list of " + BalancingPolicyNames() +
-                     "; name@value sets the rate / constant / coefficient (>= 0); join terms with '+' "
-                     "(e.g. aux-global@1e-2+aux-micro@1e-4)");
+    policy.Register(cl, "; join terms with '+' (e.g. aux-global@1e-2+aux-micro@1e-4)", "E / (B K)");
+    stream.Register(cl, "experts E of truth and model", "K of truth and model, at most E (E = softmax gate)",
+                    " (learning mode: the held-out set keeps the step-0 law)", 2);
     cl.AddString("seeds", &seeds, "comma list of seeds (each >= 0): one replicate per seed");
-    cl.AddInt("experts", &experts, "experts E of truth and model (>= 2)");
-    cl.AddInt("top-k", &top_k, "K of truth and model, in [2, E] (E = softmax gate)");
-    cl.AddInt("batch", &batch, "tokens per step B (>= 1)");
-    cl.AddInt("microbatches", &microbatches, "micro-batches per step (divides B)");
-    cl.AddInt("sequence-length", &sequence_length, "tokens per sequence (0 = one per micro-batch; divides it)");
     cl.AddInt("steps", &steps, "training steps T (>= 1)");
-    cl.AddString("design", &design, "covariate design: normal, uniform");
-    cl.AddInt("dim", &dim, "covariate dimension d (>= 1)");
-    cl.AddDouble("offset-scale", &offset_scale, "true gate intercepts evenly spaced on [-s, s] (>= 0): imbalance");
-    cl.AddDouble("slope-scale", &slope_scale, "sd of the true gate slopes (>= 0)");
     cl.AddDouble("expert-slope-scale", &expert_slope_scale, "sd of the true expert slopes (>= 0)");
     cl.AddDouble("expert-intercept-spread", &expert_intercept_spread,
                  "true expert intercepts evenly spaced on [-s, s] (>= 0)");
     cl.AddDouble("noise-variance", &noise_variance, "variance of every true expert (> 0)");
-    cl.AddInt("domains", &domains, "covariate domains (>= 1)");
-    cl.AddDouble("domain-spread", &domain_spread, "sd of the domain means (>= 0)");
-    cl.AddBool("domain-per-microbatch", &domain_per_microbatch, "one domain per micro-batch (Demons)");
-    cl.AddDouble("drift", &drift, "covariate mean drift per step (>= 0)");
     cl.AddDouble("learning-rate", &learning_rate, "Adam step at t = 0 (> 0)");
     cl.AddString("schedule", &schedule, "learning-rate schedule: const, linear (to final-rate-fraction), isqrt");
     cl.AddDouble("final-rate-fraction", &final_rate_fraction, "linear schedule: last rate / first, in [0, 1]");
     cl.AddInt("init-tokens", &init_tokens, "tokens of the data-driven start (>= 10 E (d + 2))");
-    cl.AddDouble("alf-rate", &alf_rate, "u of alf-const / alf-const-micro / alf-lin-const (>= 0)");
-    cl.AddDouble("inv-c0", &inv_c0, "c0 of alf-inv (0 = E / (B K))");
-    cl.AddDouble("isqrt-c0", &isqrt_c0, "c0 of alf-isqrt (0 = the alf-inv c0)");
-    cl.AddDouble("sign-inv-c0", &sign_inv_c0, "c0 of alf-sign-inv / -isqrt (0 = 100 alf-rate)");
-    cl.AddDouble("aux-coeff", &aux_coeff, "aux-loss coefficient of aux-* terms without @value (>= 0)");
     cl.AddInt("eval-tokens", &eval_tokens, "held-out tokens (>= 1)");
     cl.AddInt("eval-every", &eval_every, "steps between held-out evaluations (>= 1)");
     cl.AddInt("metrics-every", &metrics_every, "steps between D1 / Hellinger evaluations (0 = last step only)");
     cl.AddInt("hellinger-max-x", &hellinger_max_x, "Monte Carlo cap of E_X Hellinger (>= 256)");
     cl.AddDouble("capacity-factor", &capacity_factor, "capacity factor of the drop-rate metrics (> 0)");
+    cl.AddInt("dynamic-every", &dynamic_every,
+              "steps between evaluations of the dynamic regret against the per-step best price of the current "
+              "router (0 = off; meant for --drift > 0; needs K < E)",
+              {0, cli::kIntMax});
+    cl.AddInt("dynamic-tokens", &dynamic_tokens, "tokens of the per-step sample of the dynamic regret",
+              {1, cli::kIntMax});
     cl.AddBool("em-baseline", &em_baseline,
                "also fit batch EM (from the same start) on each seed's T B training tokens and report its D1 "
                "and held-out NLL (the batch-MLE reference)");
@@ -127,19 +119,9 @@ int main(int argc, char** argv) {
     }
 
     LearningRunOptions o;
-    o.stream.num_experts = experts;
-    o.stream.design = CovariateDesign{ParseDesignKind(design), dim, -1.0, 1.0};
+    stream.ApplyTo(&o.stream);
     o.stream.score_function = ScoreFunction::kSoftmax;
-    o.stream.offset_scale = offset_scale;
-    o.stream.slope_scale = slope_scale;
-    o.stream.batch_size = batch;
-    o.stream.num_microbatches = microbatches;
-    o.stream.sequence_length = sequence_length;
-    o.stream.num_domains = domains;
-    o.stream.domain_spread = domain_spread;
-    o.stream.domain_per_microbatch = domain_per_microbatch;
-    o.stream.drift_per_step = drift;
-    o.top_k = static_cast<int>(top_k);
+    o.top_k = static_cast<int>(stream.top_k);
     o.expert_slope_scale = expert_slope_scale;
     o.expert_intercept_spread = expert_intercept_spread;
     o.noise_variance = noise_variance;
@@ -153,24 +135,20 @@ int main(int argc, char** argv) {
     o.metrics_every = metrics_every;
     o.capacity_factor = capacity_factor;
     o.hellinger_max_x = hellinger_max_x;
+    o.dynamic_every = dynamic_every;
+    o.dynamic_tokens = dynamic_tokens;
     o.Validate();
     // Everything is checked before anything is written.
-    std::vector<BalancingPolicy> arms;
-    for (const auto& spec : cli::SplitList(policies, "option --policies")) {
-      arms.push_back(ParseBalancingPolicy(spec));
-      CheckLearningPolicy(arms.back());
-    }
-    if (arms.empty()) throw std::invalid_argument("--policies is empty");
+    std::vector<BalancingPolicy> arms = policy.Parse();
+    for (const auto& arm : arms) CheckLearningPolicy(arm);
     std::vector<std::uint64_t> seed_list;
     for (long long s : cli::ParseIntList(seeds, "--seeds")) {
       if (s < 0) throw std::invalid_argument("--seeds: " + std::to_string(s) + " must be >= 0");
       seed_list.push_back(static_cast<std::uint64_t>(s));
     }
     if (seed_list.empty()) throw std::invalid_argument("--seeds is empty");
-    if (inv_c0 == 0.0) inv_c0 = double(experts) / double(batch * top_k);
-    if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
-    if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
-    const PolicyConstants constants{alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, 1.0};
+    const PolicyConstants constants =
+        policy.Constants(double(stream.experts) / double(stream.batch * stream.top_k), 1.0);
     for (auto& arm : arms) arm = ResolvePolicy(arm, constants);
 
     const fs::path dir(out_dir);
@@ -178,14 +156,15 @@ int main(int argc, char** argv) {
     std::ofstream(dir / "config.json") << cl.ResolvedJson() << "\n";
     std::ofstream csv(dir / "steps.csv");
     csv << "policy,seed,step,learning_rate,train_nll,aux_loss,heldout_nll,heldout_nll_unbiased,maxvio_batch,"
-           "maxvio_micro,maxvio_global,drop_rate,dropped_tokens,ec_unrouted,domain_mi,d1,hellinger,hellinger_se\n";
+           "maxvio_micro,maxvio_global,drop_rate,dropped_tokens,ec_unrouted,domain_mi,d1,hellinger,hellinger_se,"
+           "dynamic_increment,cumulative_dynamic_regret\n";
     std::ofstream runs(dir / "runs.csv");
     runs << "policy,seed";
     LearningResult dummy;
     for (const auto& [name, v] : Finals(dummy)) runs << ',' << name;
     runs << ",truth_heldout_nll,finite,seconds,truth_maxvio_global\n";
     std::printf("learn-balance: E = %lld, K = %lld, d = %lld, B = %lld (%lld micro-batches), T = %lld, %zu seeds\n",
-                experts, top_k, dim, batch, microbatches, steps, seed_list.size());
+                stream.experts, stream.top_k, stream.dim, stream.batch, stream.microbatches, steps, seed_list.size());
     std::printf("held-out NLL uses the inference routing: TopK(z - p), the biased selection for ALF-LB arms\n");
 
     // results[policy][seed]
@@ -206,9 +185,21 @@ int main(int argc, char** argv) {
                     "iterations\n",
                     static_cast<unsigned long long>(seed), d1, nll, setup.truth_heldout_nll,
                     LearningD1(setup.truth, setup.start), ToString(fit.termination), fit.iterations);
-        runs << "batch-em," << seed << ",," << Cell(nll) << ",," << Cell(d1) << ",,,,,,,," << Cell(setup.truth_heldout_nll)
-             << "," << (fit.IsUsable() ? 1 : 0) << "," << Cell(fit.seconds) << "," << Cell(setup.truth_maxvio_global)
-             << "\n";
+        // Through Finals, so the row has the header's columns: the batch fit
+        // has no prices (both NLL columns are its density) and no per-step
+        // metrics (NaN: empty cells).
+        LearningResult em_row;
+        for (double* f : {&em_row.final_heldout_nll, &em_row.final_heldout_nll_unbiased, &em_row.final_d1,
+                          &em_row.final_hellinger, &em_row.final_maxvio_batch, &em_row.final_maxvio_micro,
+                          &em_row.final_maxvio_global, &em_row.final_drop_rate, &em_row.final_ec_unrouted,
+                          &em_row.final_domain_mi, &em_row.final_dynamic_regret})
+          *f = std::nan("");
+        em_row.final_heldout_nll = em_row.final_heldout_nll_unbiased = nll;
+        em_row.final_d1 = d1;
+        runs << "batch-em," << seed;
+        for (const auto& [name, v] : Finals(em_row)) runs << ',' << Cell(v);
+        runs << ',' << Cell(setup.truth_heldout_nll) << ',' << (fit.IsUsable() ? 1 : 0) << ',' << Cell(fit.seconds)
+             << ',' << Cell(setup.truth_maxvio_global) << '\n';
       }
       for (std::size_t a = 0; a < arms.size(); ++a) {
         const auto observer = [&](const LearningStepRecord& r) {
@@ -217,7 +208,8 @@ int main(int argc, char** argv) {
               << Cell(r.heldout_nll_unbiased) << ',' << Cell(r.maxvio_batch) << ',' << Cell(r.maxvio_micro) << ','
               << Cell(r.maxvio_global) << ',' << Cell(r.drop_rate) << ',' << Cell(r.dropped_tokens) << ','
               << Cell(r.ec_unrouted) << ',' << Cell(r.domain_mi) << ',' << Cell(r.d1) << ',' << Cell(r.hellinger)
-              << ',' << Cell(r.hellinger_se) << '\n';
+              << ',' << Cell(r.hellinger_se) << ',' << Cell(r.dynamic_increment) << ','
+              << Cell(r.cumulative_dynamic_regret) << '\n';
           if (!std::isnan(r.heldout_nll)) nll_curve[a][r.step].push_back(r.heldout_nll);
         };
         LearningResult r = RunLearning(setup, arms[a], observer);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/balance_cli.hpp"
 #include "common/cli.hpp"
 #include "moelab/core/resources.hpp"
 #include "moelab/io/csv.hpp"
@@ -37,42 +38,28 @@ std::string Cell(double v) { return CsvNumber(v, 10); }
 
 int main(int argc, char** argv) {
   return cli::RunMain([&] {
-    long long experts = 8, top_k = 2, batch = 128, microbatches = 1, sequence_length = 0, steps = 8000;
-    long long dim = 4, pool = 0, domains = 1, groups = 1, group_topk = 1, max_k = 0, null_experts = 0;
+    long long steps = 8000, pool = 0, groups = 1, group_topk = 1, max_k = 0, null_experts = 0;
     long long shared = 0, eval_tokens = 4096, eval_every = 10, held_out = 8192, regret_every = 1;
     long long loads_every = 0, num_devices = 0, dynamic_every = 0, dynamic_tokens = 2048;
     std::uint64_t seed = 1;
-    double gumbel = 0.0, offset_scale = 1.0, slope_scale = 1.0, domain_spread = 1.0, drift = 0.0;
-    double top_p = 0.5, alf_rate = 1e-3, inv_c0 = 0.0, isqrt_c0 = 0.0, sign_inv_c0 = 0.0;
-    double aux_coeff = 1e-2, aux_lr = 1.0, capacity_factor = 1.25;
-    bool domain_per_microbatch = false, quick = false;
-    std::string score = "sigmoid", router = "topk", design = "normal", regret = "auto", out_dir;
-    std::string policies = "none,alf-const,alf-inv,alf-isqrt,alf-sign-inv,aux-global";
+    double gumbel = 0.0, top_p = 0.5, aux_lr = 1.0, capacity_factor = 1.25;
+    bool quick = false;
+    std::string score = "sigmoid", router = "topk", regret = "auto", out_dir;
+    cli::BalanceStreamFlags stream;  // defaults: E = 8, K = 2, B = 128, one micro-batch
+    cli::BalancePolicyFlags policy;
+    policy.policies = "none,alf-const,alf-inv,alf-isqrt,alf-sign-inv,aux-global";
     cli::CommandLine cl("load-balance",
                         "Load-balancing lab: run balancing policies on one token stream and write per-step "
                         "CSV, a summary (MaxVio, ALF-LB dual regret (moelab definition), doubling ratio) "
                         "and plots. See docs/load_balancing.md.");
-    cl.AddString("policies", &policies,
-                 "comma list of " + BalancingPolicyNames() +
-                     "; name@value sets its rate / constant / coefficient (value >= 0)");
-    cl.AddInt("experts", &experts, "scored experts E (routed + null)");
-    cl.AddInt("top-k", &top_k, "K experts per token");
-    cl.AddInt("batch", &batch, "tokens per step B");
-    cl.AddInt("microbatches", &microbatches, "micro-batches per step (must divide B)");
-    cl.AddInt("sequence-length", &sequence_length, "tokens per sequence (0 = one per micro-batch)");
+    policy.Register(cl, "; one term per policy here (combined terms: learn-balance)",
+                    "1/mu_sc if known, else E/(B K)");
+    stream.Register(cl, "scored experts E (routed + null)", "K experts per token", " (disables regret)", 1);
     cl.AddInt("steps", &steps, "steps 4T (regret is reported at T, 2T, 4T)");
     cl.AddUint64("seed", &seed, "seed of the stream (every policy sees the same tokens)");
     cl.AddString("score", &score, "score function: softmax, sigmoid, sqrt-softplus, logit");
     cl.AddDouble("gumbel", &gumbel, "scale of Gumbel noise added to the scores (0 = none)");
-    cl.AddString("design", &design, "covariate design: normal, uniform");
-    cl.AddInt("dim", &dim, "covariate dimension q");
     cl.AddInt("pool", &pool, "draw covariates from a fixed pool of this size (0 = fresh draws)");
-    cl.AddDouble("offset-scale", &offset_scale, "gate intercepts linearly spaced on [-s, s]");
-    cl.AddDouble("slope-scale", &slope_scale, "sd of the gate slopes");
-    cl.AddInt("domains", &domains, "number of covariate domains");
-    cl.AddDouble("domain-spread", &domain_spread, "sd of the domain means");
-    cl.AddBool("domain-per-microbatch", &domain_per_microbatch, "one domain per micro-batch (Demons)");
-    cl.AddDouble("drift", &drift, "covariate mean drift per step (disables regret)");
     cl.AddString("router", &router, "topk, grouped-topk, group-limited-topk, top-p");
     cl.AddInt("groups", &groups, "expert groups (grouped / group-limited)");
     cl.AddInt("group-topk", &group_topk, "groups kept per token (group-limited)");
@@ -81,11 +68,6 @@ int main(int argc, char** argv) {
     cl.AddInt("null-experts", &null_experts, "null experts among the scored experts (AdaMoE)");
     cl.AddInt("shared-experts", &shared, "always-on shared experts (counted apart)");
     cl.AddInt("devices", &num_devices, "device groups for the imbalance score IS (0 = --groups)");
-    cl.AddDouble("alf-rate", &alf_rate, "u of alf-const / alf-const-micro / alf-lin-const");
-    cl.AddDouble("inv-c0", &inv_c0, "c0 of alf-inv, eta_t = c0/t (0 = 1/mu_sc if known, else E/(B K))");
-    cl.AddDouble("isqrt-c0", &isqrt_c0, "c0 of alf-isqrt, eta_t = c0/sqrt(t) (0 = the alf-inv c0)");
-    cl.AddDouble("sign-inv-c0", &sign_inv_c0, "c0 of alf-sign-inv / -isqrt (0 = 100 alf-rate)");
-    cl.AddDouble("aux-coeff", &aux_coeff, "aux-loss coefficient");
     cl.AddDouble("aux-lr", &aux_lr, "learning rate of the logit offsets (aux arms)");
     cl.AddDouble("capacity-factor", &capacity_factor,
                  "expert capacity factor of the drop-rate metrics (>= 0; 0 = off)");
@@ -110,22 +92,12 @@ int main(int argc, char** argv) {
     }
 
     LoadBalanceOptions o;
-    o.stream.num_experts = experts;
-    o.stream.design = CovariateDesign{ParseDesignKind(design), dim, -1.0, 1.0};
+    stream.ApplyTo(&o.stream);
     o.stream.score_function = ParseScoreFunction(score);
     o.stream.gumbel_scale = gumbel;
     o.stream.pool_size = pool;
-    o.stream.offset_scale = offset_scale;
-    o.stream.slope_scale = slope_scale;
-    o.stream.batch_size = batch;
-    o.stream.num_microbatches = microbatches;
-    o.stream.sequence_length = sequence_length;
-    o.stream.num_domains = domains;
-    o.stream.domain_spread = domain_spread;
-    o.stream.domain_per_microbatch = domain_per_microbatch;
-    o.stream.drift_per_step = drift;
     o.router.kind = ParseRouterKind(router);
-    o.router.top_k = static_cast<int>(top_k);
+    o.router.top_k = static_cast<int>(stream.top_k);
     o.router.num_groups = static_cast<int>(groups);
     o.router.group_topk = static_cast<int>(group_topk);
     o.router.top_p = top_p;
@@ -145,14 +117,11 @@ int main(int argc, char** argv) {
     o.dynamic.held_out_tokens = dynamic_tokens;
     o.Validate();
     // Policies are checked before anything is written or set up.
-    std::vector<BalancingPolicy> arms;
-    for (const auto& spec : cli::SplitList(policies, "option --policies")) {
-      arms.push_back(ParseBalancingPolicy(spec));
-      if (arms.back().terms.size() != 1)
-        throw std::invalid_argument("--policies: '" + spec + "' combines terms with '+'; the frozen-router lab "
+    std::vector<BalancingPolicy> arms = policy.Parse();
+    for (const auto& arm : arms)
+      if (arm.terms.size() != 1)
+        throw std::invalid_argument("--policies: '" + arm.name + "' combines terms with '+'; the frozen-router lab "
                                     "runs one term per policy (combined policies: learn-balance)");
-    }
-    if (arms.empty()) throw std::invalid_argument("--policies is empty");
 
     {  // Sizes from --steps, refused before the folder is made (~200 bytes per
        // steps.csv row, ~16 doubles of per-step results per policy in memory).
@@ -170,13 +139,12 @@ int main(int argc, char** argv) {
     const double setup_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();
     const RegretReference& ref = setup.regret;
-    if (inv_c0 == 0.0) inv_c0 = ref.strong_convexity > 0 ? 1.0 / ref.strong_convexity : double(experts) / (batch * top_k);
-    if (isqrt_c0 == 0.0) isqrt_c0 = inv_c0;
-    if (sign_inv_c0 == 0.0) sign_inv_c0 = 100.0 * alf_rate;
-    const PolicyConstants constants{alf_rate, inv_c0, isqrt_c0, sign_inv_c0, aux_coeff, aux_lr};
+    const PolicyConstants constants = policy.Constants(
+        ref.strong_convexity > 0 ? 1.0 / ref.strong_convexity : double(stream.experts) / double(stream.batch * stream.top_k),
+        aux_lr);
     for (auto& arm : arms) arm = ResolvePolicy(arm, constants);
-    std::printf("load-balance: E = %lld, K = %lld, B = %lld, T = %lld steps, router %s, score %s\n", experts,
-                top_k, batch, steps, router.c_str(), score.c_str());
+    std::printf("load-balance: E = %lld, K = %lld, B = %lld, T = %lld steps, router %s, score %s\n",
+                stream.experts, stream.top_k, stream.batch, steps, router.c_str(), score.c_str());
     std::printf("ALF-LB dual regret (moelab definition): %s [%s, setup %.1f s]\n", ref.description.c_str(),
                 ToString(ref.kind), setup_seconds);
 
@@ -187,7 +155,7 @@ int main(int argc, char** argv) {
            "dropped_tokens,ec_unrouted,dynamic_increment,cumulative_dynamic_regret\n";
     std::ofstream loads_csv(dir / "loads.csv");
     loads_csv << "policy,step";
-    for (Index j = 0; j < experts - null_experts; ++j) loads_csv << ",c" << j;
+    for (Index j = 0; j < stream.experts - null_experts; ++j) loads_csv << ",c" << j;
     loads_csv << "\n";
     const bool tty = ::isatty(STDERR_FILENO);
     std::vector<LoadBalanceResult> results;

@@ -303,7 +303,8 @@ class LoadBalanceRun:
     policy and step: MaxVio, imbalance, dual objective, regret, ...),
     `loads` and `bias` (dict policy -> steps x experts arrays), `summary`
     (DataFrame per policy: final MaxVio, R(T), R(2T), R(4T) with T = steps/4,
-    the doubling ratio rho, seconds), `setup` (stream, regret reference)."""
+    the doubling ratio rho, final drop rate, dynamic regret R^dyn_T, seconds),
+    `setup` (stream, regret reference)."""
 
     def __init__(self, setup, steps, loads, bias, summary):
         self.setup, self.steps, self.loads, self.bias, self.summary = setup, steps, loads, bias, summary
@@ -312,10 +313,12 @@ class LoadBalanceRun:
 def load_balance_options(experts=8, top_k=2, batch=128, microbatches=1, steps=800, seed=1,
                          score="sigmoid", gumbel=0.0, design="normal", dim=4, pool=0,
                          offset_scale=1.0, slope_scale=1.0, router="topk", groups=1,
-                         eval_tokens=1024, eval_every=10, regret="auto", held_out=2048):
+                         eval_tokens=1024, eval_every=10, regret="auto", held_out=2048,
+                         capacity_factor=1.25, drift=0.0, dynamic_every=0, dynamic_tokens=2048):
     """moelab.LoadBalanceOptions with the load-balance binary's flag names
     and its --quick defaults (800 steps, 1024 evaluation tokens, 2048
-    held-out tokens)."""
+    held-out tokens, capacity factor 1.25 for the drop-rate columns;
+    dynamic_every > 0 with drift > 0 adds the dynamic-regret columns)."""
     o = _moelab.LoadBalanceOptions()
     s = o.stream
     s.num_experts = int(experts)
@@ -327,6 +330,7 @@ def load_balance_options(experts=8, top_k=2, batch=128, microbatches=1, steps=80
     s.slope_scale = float(slope_scale)
     s.batch_size = int(batch)
     s.num_microbatches = int(microbatches)
+    s.drift_per_step = float(drift)
     o.stream = s
     r = o.router
     r.kind = router
@@ -341,6 +345,11 @@ def load_balance_options(experts=8, top_k=2, batch=128, microbatches=1, steps=80
     g.kind = regret
     g.held_out_tokens = int(held_out)
     o.regret = g
+    o.capacity_factor = float(capacity_factor)
+    d = o.dynamic
+    d.every = int(dynamic_every)
+    d.held_out_tokens = int(dynamic_tokens)
+    o.dynamic = d
     o.validate()
     return o
 
@@ -370,6 +379,9 @@ def load_balance(policies=("none", "alf-const", "alf-inv", "alf-isqrt"), options
         rho = _moelab.doubling_ratio(*r) if regret and T >= 1 else math.nan
         summary.append(dict(policy=label, final_maxvio_batch=result.final_maxvio_batch,
                             final_maxvio_global=result.final_maxvio_global, R_T=r[0], R_2T=r[1],
-                            R_4T=r[2], T=T, rho=rho, seconds=result.seconds))
+                            R_4T=r[2], T=T, rho=rho, final_drop_rate=result.final_drop_rate,
+                            dynamic_regret=(result.cumulative_dynamic_regret[-1]
+                                            if result.cumulative_dynamic_regret else math.nan),
+                            seconds=result.seconds))
     return LoadBalanceRun(setup, pd.concat(frames, ignore_index=True), loads, bias,
                           pd.DataFrame(summary))

@@ -104,25 +104,49 @@ def test_rate_study_cells_match_the_binary_byte_for_byte(bin_dir, tmp_path):
         assert mine.loc[column, "verdict"] == slopes.loc[column, "verdict"]
 
 
+def compare_load_balance_run(binary_dir, run, n_rows):
+    """Every column of the binary's steps.csv, in its order, against the
+    Python run; the summary's rho, drop rate and dynamic regret likewise."""
+    binary = pd.read_csv(binary_dir / "steps.csv")
+    assert list(binary.columns) == list(run.steps.columns)
+    assert len(run.steps) == len(binary) == n_rows
+    assert (run.steps["policy"] == binary["policy"]).all()
+    for column in binary.columns[1:]:
+        # %.10g in the CSV: 10 significant digits; empty cells are NaN in both.
+        np.testing.assert_allclose(run.steps[column].to_numpy(float), binary[column].to_numpy(float),
+                                   rtol=5e-10, atol=0, equal_nan=True, err_msg=column)
+    summary = pd.read_csv(binary_dir / "summary.csv").set_index("policy")
+    for _, row in run.summary.iterrows():
+        for mine, theirs in [("rho", "rho"), ("final_drop_rate", "final_drop_rate"),
+                             ("dynamic_regret", "dynamic_regret")]:
+            np.testing.assert_allclose(row[mine], summary.loc[row["policy"], theirs], rtol=5e-10,
+                                       equal_nan=True, err_msg=mine)
+    return binary
+
+
 def test_load_balance_steps_match_the_binary(bin_dir, tmp_path):
     policies = ["none", "alf-const", "alf-inv", "aux-global"]
     subprocess.run([str(bin_dir / "load-balance"), "--quick", "--steps", "200", "--seed", "5",
                     "--policies", ",".join(policies), "--out", str(tmp_path)], check=True, capture_output=True)
-    binary = pd.read_csv(tmp_path / "steps.csv")
     run = moelab.load_balance(policies=policies, steps=200, seed=5)
-    # The binary's capacity and dynamic-regret columns (capacity factor 1.25
-    # by default there) are not bound in Python yet; every other column must
-    # agree, in the binary's order.
-    not_bound = {"drop_rate", "dropped_tokens", "ec_unrouted", "dynamic_increment",
-                 "cumulative_dynamic_regret"}
-    shared = [c for c in binary.columns if c not in not_bound]
-    assert shared == list(run.steps.columns)
-    assert len(run.steps) == len(binary) == 200 * len(policies)
-    assert (run.steps["policy"] == binary["policy"]).all()
-    for column in shared[1:]:
-        # %.10g in the CSV: 10 significant digits; empty cells are NaN in both.
-        np.testing.assert_allclose(run.steps[column].to_numpy(float), binary[column].to_numpy(float),
-                                   rtol=5e-10, atol=0, equal_nan=True, err_msg=column)
-    summary = pd.read_csv(tmp_path / "summary.csv").set_index("policy")
-    for _, row in run.summary.iterrows():
-        np.testing.assert_allclose(row["rho"], summary.loc[row["policy"], "rho"], rtol=5e-10, equal_nan=True)
+    binary = compare_load_balance_run(tmp_path, run, 200 * len(policies))
+    # The capacity columns are on at the binary's default factor 1.25: real
+    # numbers, not NaN in both.
+    for column in ["drop_rate", "dropped_tokens", "ec_unrouted"]:
+        assert binary[column].notna().all(), column
+
+
+def test_load_balance_dynamic_regret_matches_the_binary(bin_dir, tmp_path):
+    # A drifting stream with the dynamic regret every 20 steps: the two
+    # dynamic-regret columns hold numbers on the evaluated steps.
+    policies = ["none", "alf-const"]
+    flags = ["--quick", "--steps", "100", "--seed", "3", "--drift", "0.002", "--dynamic-every", "20",
+             "--dynamic-tokens", "256", "--regret", "none"]
+    subprocess.run([str(bin_dir / "load-balance"), *flags, "--policies", ",".join(policies), "--out",
+                    str(tmp_path)], check=True, capture_output=True)
+    run = moelab.load_balance(policies=policies, steps=100, seed=3, drift=0.002, dynamic_every=20,
+                              dynamic_tokens=256, regret="none")
+    binary = compare_load_balance_run(tmp_path, run, 100 * len(policies))
+    assert binary["dynamic_increment"].notna().sum() == 5 * len(policies)
+    assert binary["cumulative_dynamic_regret"].notna().all()
+    assert (binary["cumulative_dynamic_regret"] > 0).any()

@@ -56,12 +56,34 @@ TEST(Capacity, AccountingConservesEveryAssignment) {
     for (char k : c.kept) kept += k;
     EXPECT_EQ(kept + c.dropped_assignments, c.assignments);
     EXPECT_DOUBLE_EQ(c.kept_loads.sum(), static_cast<double>(kept));
+    // Recounted from the kept flags alone: per expert (kept_loads), and the
+    // tokens that lost every selection (dropped_tokens), so no assignment
+    // is counted under two experts and no token is lost from the count.
+    Vector kept_per_expert = Vector::Zero(e);
+    Index all_dropped = 0;
+    for (Index t = 0; t < n; ++t) {
+      int kept_slots = 0;
+      for (int s = 0; s < K; ++s)
+        if (c.kept[static_cast<std::size_t>(t * K + s)]) {
+          kept_per_expert[r.at(t, s)] += 1;
+          ++kept_slots;
+        }
+      all_dropped += kept_slots == 0;
+    }
+    EXPECT_EQ(kept_per_expert, c.kept_loads);
+    EXPECT_EQ(all_dropped, c.dropped_tokens);
     for (Index begin = 0; begin < n; begin += group) {
       Vector per = Vector::Zero(e);
       for (Index t = begin; t < begin + group; ++t)
         for (int s = 0; s < K; ++s)
           if (c.kept[static_cast<std::size_t>(t * K + s)]) per[r.at(t, s)] += 1;
       EXPECT_LE(per.maxCoeff(), static_cast<double>(c.capacity));
+      // Position order: an expert that dropped a token of this group is full.
+      for (Index t = begin; t < begin + group; ++t)
+        for (int s = 0; s < K; ++s)
+          if (!c.kept[static_cast<std::size_t>(t * K + s)]) {
+            EXPECT_EQ(per[r.at(t, s)], static_cast<double>(c.capacity));
+          }
     }
   }
 }

@@ -78,6 +78,14 @@ void BindRouting(py::module_& m) {
       .def_readwrite("every", &RegretOptions::every)
       .def("validate", &RegretOptions::Validate);
 
+  py::class_<DynamicRegretOptions>(m, "DynamicRegretOptions",
+                                   "Dynamic regret against the per-step best price "
+                                   "(routing/dynamic_regret.hpp); every = 0 is off.")
+      .def(py::init<>())
+      .def_readwrite("held_out_tokens", &DynamicRegretOptions::held_out_tokens)
+      .def_readwrite("every", &DynamicRegretOptions::every)
+      .def("validate", &DynamicRegretOptions::Validate);
+
   py::class_<LoadBalanceOptions>(m, "LoadBalanceOptions")
       .def(py::init<>())
       .def_readwrite("stream", &LoadBalanceOptions::stream)
@@ -88,6 +96,8 @@ void BindRouting(py::module_& m) {
       .def_readwrite("eval_every", &LoadBalanceOptions::eval_every)
       .def_readwrite("num_devices", &LoadBalanceOptions::num_devices)
       .def_readwrite("regret", &LoadBalanceOptions::regret)
+      .def_readwrite("capacity_factor", &LoadBalanceOptions::capacity_factor)
+      .def_readwrite("dynamic", &LoadBalanceOptions::dynamic)
       .def("validate", &LoadBalanceOptions::Validate);
 
   py::class_<BalancerOptions>(m, "BalancerOptions",
@@ -131,6 +141,8 @@ void BindRouting(py::module_& m) {
       .def_readonly("maxvio_batch", &LoadBalanceResult::maxvio_batch)
       .def_readonly("final_maxvio_batch", &LoadBalanceResult::final_maxvio_batch)
       .def_readonly("final_maxvio_global", &LoadBalanceResult::final_maxvio_global)
+      .def_readonly("final_drop_rate", &LoadBalanceResult::final_drop_rate)
+      .def_readonly("cumulative_dynamic_regret", &LoadBalanceResult::cumulative_dynamic_regret)
       .def_readonly("seconds", &LoadBalanceResult::seconds);
 
   m.def("doubling_ratio", &DoublingRatio, py::arg("r_t"), py::arg("r_2t"), py::arg("r_4t"),
@@ -162,6 +174,11 @@ void BindRouting(py::module_& m) {
           steps["real_per_token"] = Column(records, &StepRecord::real_per_token);
           steps["shared_load"] = Column(records, &StepRecord::shared_load);
           steps["aux_loss"] = Column(records, &StepRecord::aux_loss);
+          steps["drop_rate"] = Column(records, &StepRecord::drop_rate);
+          steps["dropped_tokens"] = Column(records, &StepRecord::dropped_tokens);
+          steps["ec_unrouted"] = Column(records, &StepRecord::ec_unrouted);
+          steps["dynamic_increment"] = Column(records, &StepRecord::dynamic_increment);
+          steps["cumulative_dynamic_regret"] = Column(records, &StepRecord::cumulative_dynamic_regret);
           return py::make_tuple(result, steps, Stack(records, &StepRecord::loads),
                                 Stack(records, &StepRecord::bias));
         },

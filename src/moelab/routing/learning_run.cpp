@@ -12,7 +12,9 @@
 #include "moelab/metrics/density_distance.hpp"
 #include "moelab/metrics/voronoi_loss.hpp"
 #include "moelab/model/model_shape.hpp"
+#include "moelab/routing/best_fixed_bias.hpp"
 #include "moelab/routing/capacity.hpp"
+#include "moelab/routing/dual_objective.hpp"
 #include "moelab/routing/learning_loss.hpp"
 #include "moelab/routing/load_metrics.hpp"
 #include "moelab/simulation/simulate.hpp"
@@ -180,6 +182,10 @@ void LearningRunOptions::Validate() const {
   CheckFinite(kFn, "capacity_factor", capacity_factor);
   CheckPositive(kFn, "capacity_factor", capacity_factor);
   if (hellinger_max_x < 256) ThrowInvalid(kFn, "hellinger_max_x must be >= 256");
+  if (dynamic_every < 0) ThrowInvalid(kFn, "dynamic_every must be >= 0 (0 = off)");
+  if (dynamic_tokens < 1) ThrowInvalid(kFn, "dynamic_tokens must be >= 1");
+  if (dynamic_every > 0 && top_k >= e)
+    ThrowInvalid(kFn, "dynamic_every > 0 needs top_k < num_experts (with K = E there is no price to choose)");
 }
 
 LearningSetup::LearningSetup(const LearningRunOptions& o)
@@ -274,6 +280,10 @@ LearningResult RunLearning(const LearningSetup& setup, const BalancingPolicy& po
   DensityDistanceOptions hopt;
   hopt.max_x = o.hellinger_max_x;
   hopt.target_relative_error = 0.05;
+  // Dynamic-regret sample size: N K / E whole, as DynamicRegret.
+  Index dynamic_n = o.dynamic_tokens;
+  if ((dynamic_n * o.top_k) % e != 0) dynamic_n = ((dynamic_n + e - 1) / e) * e;
+  double dynamic_cumulative = 0.0;
 
   for (Index t = 0; t < o.num_steps; ++t) {
     Rng rng = SeedRng(o.seed, 1, static_cast<std::uint64_t>(t));
@@ -282,6 +292,20 @@ LearningResult RunLearning(const LearningSetup& setup, const BalancingPolicy& po
     rec = LearningStepRecord{};
     rec.step = t;
     rec.learning_rate = RateAt(o, t);
+    rec.dynamic_increment = rec.cumulative_dynamic_regret = kNaN;
+    if (o.dynamic_every > 0) {
+      if (t % o.dynamic_every == 0) {
+        Rng drng = SeedRng(o.seed, 6, 0);  // the same draws at every evaluated step
+        const TokenBatch sample = setup.stream_template.Sample(dynamic_n, t, drng);
+        const MoeParams now = UnpackLearningParameters(theta, setup.start);
+        const Matrix z = (sample.X * now.gate.slope.transpose()).rowwise() + now.gate.bias.transpose();
+        const BestFixedBiasResult best = SolveBestFixedBias(z, o.top_k);
+        const double scale = static_cast<double>(B) / static_cast<double>(dynamic_n);
+        rec.dynamic_increment = ExpectedDual(z, balancer.bias(), o.top_k, B) - scale * best.primal_value;
+        dynamic_cumulative += static_cast<double>(o.dynamic_every) * rec.dynamic_increment;
+      }
+      rec.cumulative_dynamic_regret = dynamic_cumulative;
+    }
 
     LearningLoss loss;
     double micro_vio = 0.0;
@@ -385,6 +409,7 @@ LearningResult RunLearning(const LearningSetup& setup, const BalancingPolicy& po
   result.final_maxvio_micro = MeanOfTail(maxvio_micro);
   result.final_drop_rate = MeanOfTail(drop);
   result.final_ec_unrouted = MeanOfTail(ec);
+  result.final_dynamic_regret = o.dynamic_every > 0 ? dynamic_cumulative : kNaN;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count();
   return result;
 }

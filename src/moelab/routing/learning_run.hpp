@@ -42,11 +42,23 @@
 //   every metrics_every steps and at the last: d1 (LearningD1 below) and
 //   hellinger (E_X h under the stream's design, Monte Carlo) - both of the
 //   model's own density (p = 0); the prices are not part of the parameters.
+//   with dynamic_every > 0, every dynamic_every steps (before the step's
+//   update): dynamic_increment F_t(p_t) - F_t(p*_t), the dynamic regret of
+//   dynamic_regret.hpp for the router of step t: F_t the expected batch dual
+//   (dual_objective.hpp) of the current gate's logits z (the scores the
+//   selection ranks) under the step-t law, estimated on dynamic_tokens
+//   tokens drawn with the same generator at every evaluated step (common
+//   random numbers), p*_t its exact LP optimum (best_fixed_bias.hpp), p_t
+//   the prices the step selects with (0 for aux-only policies);
+//   cumulative_dynamic_regret its left Riemann sum (every step, once on).
+//   The comparator moves with the drift and with the learned gate. Needs
+//   K < E.
 // Fields not computed at a step are NaN.
 //
 // Seeds: stream and truth from DeriveSeed(seed, 0, 0) and (seed, 0, 1); the
 // batch of step t (x, then y) from (seed, 1, t); held-out set (seed, 2, 0) and
-// (seed, 2, 1); start (seed, 4, 0); Hellinger draws (seed, 5, t). Every policy
+// (seed, 2, 1); start (seed, 4, 0); Hellinger draws (seed, 5, t); dynamic-regret
+// sample (seed, 6, 0) at every evaluated step. Every policy
 // sees identical tokens and the same start.
 #pragma once
 
@@ -84,6 +96,8 @@ struct LearningRunOptions {
   Index metrics_every = 100;      // D1 and Hellinger; 0 = only at the last step
   double capacity_factor = 1.25;  // for drop_rate / ec_unrouted
   Index hellinger_max_x = 1024;   // Monte Carlo cap of E_X h (relative target 5%)
+  Index dynamic_every = 0;        // steps between dynamic-regret evaluations; 0 = off
+  Index dynamic_tokens = 2048;    // tokens of its per-step sample (rounded up so that N K / E is whole)
 
   // Throws std::invalid_argument naming the field.
   void Validate() const;
@@ -98,6 +112,7 @@ struct LearningStepRecord {
   double drop_rate = 0.0, dropped_tokens = 0.0, ec_unrouted = 0.0;
   double domain_mi = 0.0;
   double d1 = 0.0, hellinger = 0.0, hellinger_se = 0.0;
+  double dynamic_increment = 0.0, cumulative_dynamic_regret = 0.0;
   Vector loads;
 };
 
@@ -115,6 +130,7 @@ struct LearningResult {
   double final_ec_unrouted = 0.0;       // same
   double final_domain_mi = 0.0;         // last evaluation
   double final_d1 = 0.0, final_hellinger = 0.0;
+  double final_dynamic_regret = 0.0;    // cumulative at the end (NaN when off)
   bool finite = true;                   // false: the loss became non-finite (run stopped)
   double seconds = 0.0;
 };

@@ -88,87 +88,6 @@ void RouterOptions::Validate(Index num_scored_experts) const {
   }
 }
 
-namespace {
-
-// Insertion into a sorted list of the best K over the candidates idx[0..n)
-// (in increasing index order); a strict comparison keeps the lower index
-// ahead on ties. The values ride along with the indices so the admission
-// test against the current K-th value needs no indirect load.
-void InsertionTopK(const double* v, const int* idx, int n, int K, int* out, double* val) {
-  int filled = 0;
-  double threshold = 0.0;  // val[K - 1] once K entries are in
-  for (int c = 0; c < n; ++c) {
-    const int j = idx ? idx[c] : c;
-    const double x = v[j];
-    int pos;
-    if (filled == K) {
-      if (!(x > threshold)) continue;
-      pos = K - 1;
-    } else {
-      pos = filled++;
-    }
-    while (pos > 0 && x > val[pos - 1]) {
-      val[pos] = val[pos - 1];
-      out[pos] = out[pos - 1];
-      --pos;
-    }
-    val[pos] = x;
-    out[pos] = j;
-    if (filled == K) threshold = val[K - 1];
-  }
-}
-
-}  // namespace
-
-void TopKOfRow(const double* v, int lo, int hi, int K, int* out) {
-  // Two passes when the row is long against K (the routing step's cost,
-  // routing_step_benchmark): split [lo, hi) into K blocks; the smallest of
-  // the K block maxima is <= the K-th largest value, so every member of the
-  // top-K (ties included) is >= it. Pass 1 finds that bound (branch-free
-  // maxima), pass 2 keeps the candidates >= bound in index order (typically
-  // 1.5-2 K of them) and the insertion top-K runs on those only. Rows with
-  // NaN fall back to the single pass (a NaN block maximum would break the
-  // bound), as do short rows.
-  constexpr int kStack = 64;
-  const int n = hi - lo;
-  if (K <= kStack && n >= 4 * K) {
-    double val[kStack];
-    int cand[256];
-    const int block = n / K;
-    double bound = std::numeric_limits<double>::infinity();
-    bool finite = true;
-    for (int b = 0; b < K; ++b) {
-      const int begin = lo + b * block, end = b + 1 == K ? hi : begin + block;
-      double m = v[begin];
-      for (int j = begin; j < end; ++j) {
-        finite &= v[j] == v[j];
-        m = v[j] > m ? v[j] : m;
-      }
-      bound = m < bound ? m : bound;
-    }
-    if (finite && n <= 256) {
-      int count = 0;
-      for (int j = lo; j < hi; ++j) {
-        cand[count] = j;
-        count += v[j] >= bound;
-      }
-      if (count >= K) {
-        InsertionTopK(v, cand, count, K, out, val);
-        return;
-      }
-    }
-  }
-  if (K <= kStack) {
-    double val[kStack];
-    InsertionTopK(v + lo, nullptr, n, K, out, val);
-    for (int i = 0; i < std::min(K, n); ++i) out[i] += lo;
-    return;
-  }
-  std::vector<double> values(static_cast<std::size_t>(K));
-  InsertionTopK(v + lo, nullptr, n, K, out, values.data());
-  for (int i = 0; i < std::min(K, n); ++i) out[i] += lo;
-}
-
 RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>& scores,
                     const Eigen::Ref<const Vector>& bias) {
   const Index e = scores.cols();
@@ -188,14 +107,27 @@ RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>
   // One token's scores are a row of a column-major matrix (stride B):
   // transposing a tile of kTile tokens at a time makes every token's E
   // shifted scores contiguous while the tile stays in cache.
-  constexpr Index kTile = 64;
+  constexpr Index kTile = 16;
   Matrix shifted(e, kTile);
   for (Index t = 0; t < scores.rows(); ++t) {
     if (t % kTile == 0) {
       const Index rows = std::min(kTile, scores.rows() - t);
       // By hand: Eigen's expression for this transposed block is not
       // vectorised and cost as much as the top-K (perf, routing_step_benchmark).
-      for (Index j = 0; j < e; ++j) {
+      // Two columns at a time, so each token's pair of shifted scores is
+      // one store (the compiler pairs them).
+      Index j = 0;
+      for (; j + 2 <= e; j += 2) {
+        const double* src0 = scores.data() + j * scores.outerStride() + t;
+        const double* src1 = src0 + scores.outerStride();
+        const double b0 = bias[j], b1 = bias[j + 1];
+        double* dst = shifted.data() + j;
+        for (Index r = 0; r < rows; ++r) {
+          dst[r * e] = src0[r] - b0;
+          dst[r * e + 1] = src1[r] - b1;
+        }
+      }
+      for (; j < e; ++j) {
         const double* src = scores.data() + j * scores.outerStride() + t;
         const double bj = bias[j];
         double* dst = shifted.data() + j;
@@ -270,11 +202,15 @@ RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>
 }
 
 Vector CountLoads(const RoutingResult& routing, Index num_scored_experts, Index begin, Index end) {
-  Vector loads = Vector::Zero(num_scored_experts);
+  // Integer counts (an add with no floating-point latency), converted once.
+  std::vector<Index> counts(static_cast<std::size_t>(num_scored_experts), 0);
   for (Index t = begin; t < end; ++t) {
     const int n = routing.count[static_cast<std::size_t>(t)];
-    for (int i = 0; i < n; ++i) loads[routing.at(t, i)] += 1.0;
+    const int* row = &routing.selected[static_cast<std::size_t>(t * routing.slots)];
+    for (int i = 0; i < n; ++i) ++counts[static_cast<std::size_t>(row[i])];
   }
+  Vector loads(num_scored_experts);
+  for (Index j = 0; j < num_scored_experts; ++j) loads[j] = static_cast<double>(counts[static_cast<std::size_t>(j)]);
   return loads;
 }
 

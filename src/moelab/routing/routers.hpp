@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "moelab/core/types.hpp"
+#include "moelab/routing/top_k_row.hpp"  // TopKOfRow, the selection kernel
 
 namespace moelab {
 
@@ -90,9 +91,5 @@ RoutingResult Route(const RouterOptions& options, const Eigen::Ref<const Matrix>
 // Loads c_j (number of selections of scored expert j) over tokens
 // [begin, end). Length E (routed + null).
 Vector CountLoads(const RoutingResult& routing, Index num_scored_experts, Index begin, Index end);
-
-// Indices of the K largest entries of v (ties: lower index), written in
-// decreasing order to out[0..K). Restricted to indices [lo, hi) when given.
-void TopKOfRow(const double* v, int lo, int hi, int K, int* out);
 
 }  // namespace moelab
