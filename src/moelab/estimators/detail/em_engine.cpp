@@ -438,6 +438,12 @@ struct LbfgsContext {
 double NegativeGateObjective(unsigned size, const double* x, double* grad, void* data) {
   auto& c = *static_cast<LbfgsContext*>(data);
   for (unsigned j = 0; j < size; ++j) c.packed[(*c.free)[j]] = x[j];
+  // A line-search step to |log tau| >= 700 is no model (tau overflows to inf
+  // or underflows to 0): reject it like a non-finite Q.
+  if (c.with_tau && !(std::abs(c.packed[c.packed.size() - 1]) < 700.0)) {
+    if (grad != nullptr) std::fill(grad, grad + size, 0.0);
+    return 1e300;
+  }
   UnpackGate(c.packed, c.with_tau, &c.gate);
   const double q = c.engine->GateObjectiveAndGradient(c.gate, c.with_tau, &c.gradient);
   if (!std::isfinite(q) || !c.gradient.allFinite()) {
