@@ -85,6 +85,14 @@ struct EmOptions {
                                       // objective evaluations (L-BFGS); >= 1
   double gate_tolerance = 1e-10;      // inner gate M-step stops when the (predicted)
                                       // increase of Q is <= tol * max(1, |Q|); >= 0
+  int gate_newton_steps = 0;          // IRLS gates (softmax, top-K, temperature with tau
+                                      // fixed): generalised EM - at most this many Newton
+                                      // steps of the gate M-step per EM iteration while
+                                      // the relative log-likelihood change is above 1e-6,
+                                      // the full solve (gate_max_iterations,
+                                      // gate_tolerance) below; still monotone, fewer
+                                      // passes per fit. 0 = off (full solve every
+                                      // iteration); >= 0
   bool fit_temperature = false;       // temperature/activation gates: also fit log tau
                                       // (ignored by gates without a temperature). The
                                       // temperature gate's tau is not identifiable
