@@ -33,6 +33,15 @@ typedef double D4 __attribute__((vector_size(32)));
 [[gnu::always_inline]] inline double Reduce(const D4& v) { return (v[0] + v[1]) + (v[2] + v[3]); }
 [[gnu::always_inline]] inline D4 Max(const D4& a, const D4& b) { return a > b ? a : b; }
 
+// dst[r] = src[r], r < count. Explicit vector moves: GCC expands a memcpy of
+// a run-time length here into `rep movsq`, whose start-up cost dominates
+// copies of a few hundred bytes.
+[[gnu::always_inline]] inline void CopyRows(double* dst, const double* src, Index count) {
+  Index r = 0;
+  for (; r + 4 <= count; r += 4) Store(dst + r, Load(src + r));
+  for (; r < count; ++r) dst[r] = src[r];
+}
+
 constexpr Index kC = kChunkRows;
 static_assert(kC % 4 == 0);
 
@@ -133,29 +142,46 @@ template <int Q>
 }
 
 // In place over k columns of stride kC and `rows` rows (a multiple of 4):
-// v_i := exp(v_i - max_l v_l) / sum, lse := max + log(sum). `work` holds kC.
+// v_i := exp(v_i - max_l v_l) / sum, lse := max + log(sum). `sum` and `inv`
+// hold kC each. Column sweeps (expert outer, rows inner) rather than a loop
+// over the experts per row: no inner loop of run-time length k.
 [[gnu::always_inline]] inline void SoftmaxColumns(double* v, Index k, Index rows, double* lse,
-                                                  double* work) {
-  for (Index r = 0; r < rows; r += 4) {
-    D4 mx = Load(v + r);
-    for (Index i = 1; i < k; ++i) mx = Max(mx, Load(v + i * kC + r));
-    Store(lse + r, mx);
-    for (Index i = 0; i < k; ++i) Store(v + i * kC + r, Load(v + i * kC + r) - mx);
+                                                  double* sum, double* inv) {
+  CopyRows(lse, v, rows);
+  for (Index i = 1; i < k; ++i) {
+    const double* vi = v + i * kC;
+    for (Index r = 0; r < rows; r += 4) Store(lse + r, Max(Load(lse + r), Load(vi + r)));
+  }
+  for (Index i = 0; i < k; ++i) {
+    double* vi = v + i * kC;
+    for (Index r = 0; r < rows; r += 4) Store(vi + r, Load(vi + r) - Load(lse + r));
   }
   if (rows == kC) {
     ExpArray(v, v, k * kC);
   } else {
     for (Index i = 0; i < k; ++i) ExpArray(v + i * kC, v + i * kC, rows);
   }
-  for (Index r = 0; r < rows; r += 4) {
-    D4 sum = Load(v + r);
-    for (Index i = 1; i < k; ++i) sum += Load(v + i * kC + r);
-    const D4 inv = 1.0 / sum;
-    for (Index i = 0; i < k; ++i) Store(v + i * kC + r, Load(v + i * kC + r) * inv);
-    Store(work + r, sum);
+  CopyRows(sum, v, rows);
+  for (Index i = 1; i < k; ++i) {
+    const double* vi = v + i * kC;
+    for (Index r = 0; r < rows; r += 4) Store(sum + r, Load(sum + r) + Load(vi + r));
   }
-  LogArray(work, work, rows);
-  for (Index r = 0; r < rows; r += 4) Store(lse + r, Load(lse + r) + Load(work + r));
+  for (Index r = 0; r < rows; r += 4) Store(inv + r, 1.0 / Load(sum + r));
+  for (Index i = 0; i < k; ++i) {
+    double* vi = v + i * kC;
+    for (Index r = 0; r < rows; r += 4) Store(vi + r, Load(vi + r) * Load(inv + r));
+  }
+  LogArray(sum, sum, rows);
+  for (Index r = 0; r < rows; r += 4) Store(lse + r, Load(lse + r) + Load(sum + r));
+}
+
+// total[r] = sum_i x_i[r] over k columns of stride kC.
+[[gnu::always_inline]] inline void RowTotals(const double* x, Index k, Index rows, double* total) {
+  CopyRows(total, x, rows);
+  for (Index i = 1; i < k; ++i) {
+    const double* xi = x + i * kC;
+    for (Index r = 0; r < rows; r += 4) Store(total + r, Load(total + r) + Load(xi + r));
+  }
 }
 
 struct Scratch {
@@ -203,7 +229,7 @@ template <int P>
     // Copy the chunk's inputs; rows c..c4 are padding that must add nothing
     // (zero responsibilities, finite logits).
     auto copy = [&](double* dst, const double* src) {
-      std::memcpy(dst, src, sizeof(double) * static_cast<std::size_t>(c));
+      CopyRows(dst, src, c);
       for (Index r = c; r < c4; ++r) dst[r] = 0.0;
     };
     for (Index j = 1; j < p; ++j) copy(zc + j * kC, in.z + j * in.z_stride + c0);
@@ -229,8 +255,8 @@ template <int P>
     }
 
     // Gate: g = softmax(logits), log g = logits - lse.
-    std::memcpy(g, lg, sizeof(double) * static_cast<std::size_t>(k * kC));
-    SoftmaxColumns(g, k, c4, lse, work);
+    CopyRows(g, lg, k * kC);
+    SoftmaxColumns(g, k, c4, lse, work, wt);
     for (Index i = 0; i < k; ++i) {
       for (Index r = 0; r < c4; r += 4) {
         Store(lg + i * kC + r, Load(lg + i * kC + r) - Load(lse + r));
@@ -250,12 +276,11 @@ template <int P>
                 Load(lg + i * kC + r) + constant - residual * residual * inv_two_var);
         }
       }
-      SoftmaxColumns(e, k, c4, llr, work);
+      SoftmaxColumns(e, k, c4, llr, work, wt);
       std::swap(e, rr);
       for (Index i = 0; i < k; ++i) {
         for (Index r = c; r < c4; ++r) rr[i * kC + r] = 0.0;
-        std::memcpy(in.r + i * in.r_stride + c0, rr + i * kC,
-                    sizeof(double) * static_cast<std::size_t>(c));
+        CopyRows(in.r + i * in.r_stride + c0, rr + i * kC, c);
       }
       for (Index r = c; r < c4; ++r) llr[r] = 0.0;
       D4 ll{};
@@ -265,11 +290,7 @@ template <int P>
 
     *out.q += WeightedLog(rr, lg, k, c4, in.masked);
     // Row masses R_n = sum_i r_ni (1 up to round-off; exactly as in the information formula).
-    for (Index r = 0; r < c4; r += 4) {
-      D4 sum = Load(rr + r);
-      for (Index i = 1; i < k; ++i) sum += Load(rr + i * kC + r);
-      Store(rn + r, sum);
-    }
+    RowTotals(rr, k, c4, rn);
     for (Index i = 0; i + 1 < k; ++i) {
       // Gradient: sum_n (r_ni - R_n g_ni) z_n.
       for (Index r = 0; r < c4; r += 4) {
@@ -326,11 +347,7 @@ template <int P>
     }
     if (with_old) {
       *out.q_old += WeightedLog(ro, lg, k, c4, in.masked);
-      for (Index r = 0; r < c4; r += 4) {
-        D4 sum = Load(ro + r);
-        for (Index i = 1; i < k; ++i) sum += Load(ro + i * kC + r);
-        Store(rn + r, sum);
-      }
+      RowTotals(ro, k, c4, rn);
       for (Index i = 0; i + 1 < k; ++i) {
         for (Index r = 0; r < c4; r += 4) {
           Store(wt + r, Load(ro + i * kC + r) - Load(rn + r) * Load(g + i * kC + r));

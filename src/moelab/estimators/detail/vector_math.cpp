@@ -134,8 +134,20 @@ template <int W>
   // The fast path is exact only for positive normal finite x; the rest (rare
   // here: sums of exps are >= 1) are redone by std::log. Checked before the
   // in-place write so that x == y works.
+  using D = typename Lanes<W>::D;
+  using I = typename Lanes<W>::I;
+  const D lo = Splat<D>(std::numeric_limits<double>::min());
+  const D hi = Splat<D>(std::numeric_limits<double>::max());
+  I outside{};  // lanes that saw a value outside [min, max] or NaN
+  Index j = 0;
+  for (; j + W <= n; j += W) {
+    D v;
+    std::memcpy(&v, x + j, sizeof v);
+    outside |= ~((v >= lo) & (v <= hi));
+  }
   bool special = false;
-  for (Index j = 0; j < n; ++j) special |= NeedsLibmLog(x[j]);
+  for (int l = 0; l < W; ++l) special |= outside[l] != 0;
+  for (; j < n; ++j) special |= NeedsLibmLog(x[j]);
   if (!special) {
     Apply<W, Op::kLog>(x, y, n, 1.0);
     return;
