@@ -54,7 +54,8 @@ class EmEngine {
   // outlive the engine. Runs the first E-step. `fused_kernel` (IRLS gates):
   // run the E-step and the IRLS evaluations through the fused per-chunk
   // kernel (affine_block_kernel.hpp; used where the compiler has vector
-  // extensions). false gives the earlier column-wise block code - the
+  // extensions; also a leaner loop in the variance pass, every gate). false
+  // gives the earlier column-wise block code - the
   // benchmarks' in-binary baseline and the tests' reference; the sums differ
   // in the last bits (summation order).
   EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options,
