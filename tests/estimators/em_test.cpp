@@ -342,17 +342,20 @@ TEST(FitEmTest, ResultsAreIdenticalForOneAndTwoThreads) {
     const Dataset data = SimulatePreset(preset, 5000, 77);  // several 1024-row blocks
     Rng init_rng(78);
     const MoeParams init = InitRandom(data, FittedShape(preset), init_rng);
-    EmOptions options;
-    options.max_iterations = 50;
-    options.num_threads = 1;
-    const FitResult one = FitEm(data, init, options);
-    options.num_threads = 2;
-    const FitResult two = FitEm(data, init, options);
-    // Blocks are fixed and reduced in order: bit-identical, not merely close.
-    EXPECT_EQ(one.log_likelihood, two.log_likelihood) << name;
-    EXPECT_EQ(one.iterations, two.iterations) << name;
-    EXPECT_EQ(PackGate(one.params.gate, false), PackGate(two.params.gate, false)) << name;
-    EXPECT_EQ(one.params.experts.variance, two.params.experts.variance) << name;
+    for (int newton_steps : {0, 1}) {  // full gate solve and generalised EM
+      EmOptions options;
+      options.max_iterations = 50;
+      options.gate_newton_steps = newton_steps;
+      options.num_threads = 1;
+      const FitResult one = FitEm(data, init, options);
+      options.num_threads = 2;
+      const FitResult two = FitEm(data, init, options);
+      // Blocks are fixed and reduced in order: bit-identical, not merely close.
+      EXPECT_EQ(one.log_likelihood, two.log_likelihood) << name;
+      EXPECT_EQ(one.iterations, two.iterations) << name;
+      EXPECT_EQ(PackGate(one.params.gate, false), PackGate(two.params.gate, false)) << name;
+      EXPECT_EQ(one.params.experts.variance, two.params.experts.variance) << name;
+    }
   }
 }
 

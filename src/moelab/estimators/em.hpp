@@ -44,7 +44,9 @@
 // iterate; it is never thrown.
 //
 // Speed: the E-step, the log-likelihood, the gate derivatives at the current
-// gate and the experts' normal equations come from one pass over the data; the
+// gate and the experts' normal equations come from one pass over the data
+// (for the IRLS gates one fused sweep per 64-row chunk,
+// detail/affine_block_kernel.hpp); the
 // data are processed in fixed blocks of rows whose partial sums are reduced in
 // block order, so results are bit-identical for every num_threads. For the
 // IRLS gates (softmax, top-K, temperature with tau fixed) that pass, run at
@@ -52,7 +54,9 @@
 // near convergence an iteration costs one pass plus the exp-free variance
 // pass (the fusion pauses while IRLS needs several Newton steps, when it would
 // cost a pass more). exp and log are vectorised with the same bits on every
-// x86-64 (detail/vector_math.hpp). Measured costs: README "Performance".
+// x86-64 (detail/vector_math.hpp). gate_newton_steps = 1 (generalised EM)
+// makes every iteration of an IRLS gate one such pass plus the variance pass.
+// Measured costs: README "Performance".
 #pragma once
 
 #include "moelab/core/dataset.hpp"
