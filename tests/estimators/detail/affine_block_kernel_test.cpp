@@ -19,29 +19,10 @@
 #include "moelab/model/gates/gate.hpp"
 #include "moelab/simulation/presets.hpp"
 #include "moelab/simulation/simulate.hpp"
+#include "support/random_params.hpp"
 
 namespace moelab::detail {
 namespace {
-
-// A softmax truth with separated experts in d dimensions.
-MoeParams SoftmaxTruth(Index k, Index d, std::uint64_t seed) {
-  Rng rng(seed);
-  MoeParams p;
-  p.gate.kind = GateKind::kSoftmax;
-  p.gate.bias = Vector::Zero(k);
-  p.gate.slope = Matrix::Zero(k, d);
-  p.experts.slope.resize(k, d);
-  p.experts.intercept.resize(k);
-  p.experts.variance = Vector::Constant(k, 0.3);
-  for (Index i = 0; i < k; ++i) {
-    for (Index c = 0; c < d; ++c) {
-      if (i + 1 < k) p.gate.slope(i, c) = 2.0 * StandardNormal(rng);
-      p.experts.slope(i, c) = StandardNormal(rng);
-    }
-    p.experts.intercept[i] = 2.0 * static_cast<double>(i);
-  }
-  return p;
-}
 
 struct Case {
   std::string name;
@@ -58,7 +39,8 @@ std::vector<Case> Cases() {
   for (Index d : {2, 3, 4, 5, 6}) {
     std::string name = "softmax d=";
     name += std::to_string(d);
-    cases.push_back({name, SoftmaxTruth(3, d, 40 + static_cast<std::uint64_t>(d))});
+    Rng rng(40 + static_cast<std::uint64_t>(d));
+    cases.push_back({name, testing::RandomMoe(testing::RandomGate(GateKind::kSoftmax, 3, d, rng), rng)});
   }
   return cases;
 }

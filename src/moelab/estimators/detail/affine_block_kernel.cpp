@@ -288,17 +288,21 @@ template <int P>
       *out.log_likelihood += Reduce(ll);
     }
 
-    *out.q += WeightedLog(rr, lg, k, c4, in.masked);
-    // Row masses R_n = sum_i r_ni (1 up to round-off; exactly as in the information formula).
-    RowTotals(rr, k, c4, rn);
-    for (Index i = 0; i + 1 < k; ++i) {
-      // Gradient: sum_n (r_ni - R_n g_ni) z_n.
-      for (Index r = 0; r < c4; r += 4) {
-        Store(wt + r, Load(rr + i * kC + r) - Load(rn + r) * Load(g + i * kC + r));
+    // Q = sum r log g and its gradient sum_n (r_ni - R_n g_ni) z_n for the
+    // responsibilities x; leaves the row masses R_n = sum_i r_ni in rn (1 up
+    // to round-off; used as computed, as in the information formula).
+    auto gate_sums = [&](const double* x, double* q_out, double* gradient) {
+      *q_out += WeightedLog(x, lg, k, c4, in.masked);
+      RowTotals(x, k, c4, rn);
+      for (Index i = 0; i + 1 < k; ++i) {
+        for (Index r = 0; r < c4; r += 4) {
+          Store(wt + r, Load(x + i * kC + r) - Load(rn + r) * Load(g + i * kC + r));
+        }
+        RowSums<P>(wt, cols, q, c4, sums, acc);
+        for (Index a = 0; a < p; ++a) gradient[i * p + a] += sums[a];
       }
-      RowSums<P>(wt, cols, q, c4, sums, acc);
-      for (Index a = 0; a < p; ++a) out.gradient[i * p + a] += sums[a];
-    }
+    };
+    gate_sums(rr, out.q, out.gradient);
     if (in.with_information) {
       // Block (i, l): sum_n R_n g_ni (delta_il - g_nl) z_n z_n'.
       for (Index i = 0; i + 1 < k; ++i) {
@@ -345,17 +349,7 @@ template <int P>
         }
       }
     }
-    if (with_old) {
-      *out.q_old += WeightedLog(ro, lg, k, c4, in.masked);
-      RowTotals(ro, k, c4, rn);
-      for (Index i = 0; i + 1 < k; ++i) {
-        for (Index r = 0; r < c4; r += 4) {
-          Store(wt + r, Load(ro + i * kC + r) - Load(rn + r) * Load(g + i * kC + r));
-        }
-        RowSums<P>(wt, cols, q, c4, sums, acc);
-        for (Index a = 0; a < p; ++a) out.gradient_old[i * p + a] += sums[a];
-      }
-    }
+    if (with_old) gate_sums(ro, out.q_old, out.gradient_old);
     if (estep) std::swap(e, rr);  // restore the buffer roles for the next chunk
   }
 }
