@@ -1,8 +1,11 @@
-// EM speed: one iteration and full fits over n x k x d, 1 vs 2 threads, and
-// the fused E-step against the straightforward GaussianMoe path.
+// EM speed: one iteration and full fits over n x k x d, 1 vs 2 threads, the
+// fused chunk kernel against the earlier column-wise block code (the
+// in-binary baseline, *Columnwise) and the straightforward GaussianMoe path,
+// and full fits from FitMoe's starts (BM_EmFitStarts: earlier code, fused
+// kernel, generalised EM, SQUAREM).
 //
-//   ninja -C build bin/em_benchmark &&
-//     build/bin/em_benchmark --benchmark_filter='EmIteration/1000000/3/1'
+//   cmake --build build --target em_benchmark &&
+//     build/bin/em_benchmark --benchmark_filter='EmIteration/n:1000000/k:3/d:1/threads:1/'
 //
 // Counters: ns_per_nk = seconds per (sample x expert) per iteration (shown
 // with an SI prefix, e.g. "2.5n" = 2.5 ns; from wall time, as the benchmarks
