@@ -220,9 +220,8 @@ template <int P>
   double* llr = wt + kC;
   double* acc = llr + kC;
   double* sums = acc + acc_size;
-  for (Index j = 1; j < p; ++j) s.cols[j] = zc + j * kC;
-  s.cols[p] = yc;
-  const double* const* cols = s.cols.data();
+  // cols[j] (1 <= j < p): column j of Z, cols[p]: y, for the current chunk.
+  const double** cols = s.cols.data();
 
   for (Index c0 = 0; c0 < in.rows; c0 += kC) {
     const Index c = std::min(kC, in.rows - c0), c4 = (c + 3) & ~Index{3};
@@ -232,20 +231,32 @@ template <int P>
       CopyRows(dst, src, c);
       for (Index r = c; r < c4; ++r) dst[r] = 0.0;
     };
-    for (Index j = 1; j < p; ++j) copy(zc + j * kC, in.z + j * in.z_stride + c0);
-    if (estep) copy(yc, in.y + c0);
+    if (c == kC) {  // a full chunk reads Z and y in place
+      for (Index j = 1; j < p; ++j) cols[j] = in.z + j * in.z_stride + c0;
+      cols[p] = estep ? in.y + c0 : yc;
+    } else {
+      for (Index j = 1; j < p; ++j) {
+        copy(zc + j * kC, in.z + j * in.z_stride + c0);
+        cols[j] = zc + j * kC;
+      }
+      if (estep) copy(yc, in.y + c0);
+      cols[p] = yc;
+    }
     if (in.w != nullptr) {
       for (Index i = 0; i < k; ++i) {
         const double* wi = in.w + i * p;
         double* li = lg + i * kC;
+        double* gi = g + i * kC;
         for (Index r = 0; r < c4; r += 4) {
           D4 v = Splat(wi[0]);
-          for (Index j = 1; j < p; ++j) v += wi[j] * Load(zc + j * kC + r);
+          for (Index j = 1; j < p; ++j) v += wi[j] * Load(cols[j] + r);
           Store(li + r, v);
+          Store(gi + r, v);
         }
       }
     } else {
       for (Index i = 0; i < k; ++i) copy(lg + i * kC, in.logits + i * in.logits_stride + c0);
+      CopyRows(g, lg, k * kC);
     }
     if (!estep) {
       for (Index i = 0; i < k; ++i) copy(rr + i * kC, in.r_given + i * in.r_stride + c0);
@@ -254,12 +265,14 @@ template <int P>
       for (Index i = 0; i < k; ++i) copy(ro + i * kC, in.r_old + i * in.r_old_stride + c0);
     }
 
-    // Gate: g = softmax(logits), log g = logits - lse.
-    CopyRows(g, lg, k * kC);
+    // Gate: g = softmax(logits), log g = logits - lse (in the joint's sweep
+    // for the E-step).
     SoftmaxColumns(g, k, c4, lse, work, wt);
-    for (Index i = 0; i < k; ++i) {
-      for (Index r = 0; r < c4; r += 4) {
-        Store(lg + i * kC + r, Load(lg + i * kC + r) - Load(lse + r));
+    if (!estep) {
+      for (Index i = 0; i < k; ++i) {
+        for (Index r = 0; r < c4; r += 4) {
+          Store(lg + i * kC + r, Load(lg + i * kC + r) - Load(lse + r));
+        }
       }
     }
 
@@ -269,11 +282,12 @@ template <int P>
         const double* mi = in.means + i * p;
         const D4 constant = Splat(in.constant[i]), inv_two_var = Splat(in.inv_two_var[i]);
         for (Index r = 0; r < c4; r += 4) {
+          const D4 log_g = Load(lg + i * kC + r) - Load(lse + r);
+          Store(lg + i * kC + r, log_g);
           D4 mean = Splat(mi[0]);
-          for (Index j = 1; j < p; ++j) mean += mi[j] * Load(zc + j * kC + r);
-          const D4 residual = Load(yc + r) - mean;
-          Store(e + i * kC + r,
-                Load(lg + i * kC + r) + constant - residual * residual * inv_two_var);
+          for (Index j = 1; j < p; ++j) mean += mi[j] * Load(cols[j] + r);
+          const D4 residual = Load(cols[p] + r) - mean;
+          Store(e + i * kC + r, log_g + constant - residual * residual * inv_two_var);
         }
       }
       SoftmaxColumns(e, k, c4, llr, work, wt);
