@@ -152,6 +152,18 @@ TEST(FitEmTest, SingleExpertEqualsOrdinaryLeastSquares) {
 
 // ---- Monotonicity ------------------------------------------------------------
 
+// Generalised EM cannot lower the likelihood; allow summation round-off (1e-10
+// relative, the library's own threshold).
+// `label` and `seed` name the fit in failure messages.
+void ExpectMonotone(const FitResult& fit, const std::string& label, std::uint64_t seed) {
+  for (std::size_t t = 1; t < fit.history.size(); ++t) {
+    const double previous = fit.history[t - 1].log_likelihood;
+    EXPECT_GE(fit.history[t].log_likelihood, previous - 1e-10 * std::abs(previous))
+        << label << " seed " << seed << " iteration " << t;
+  }
+  EXPECT_EQ(fit.likelihood_decreases, 0) << label << " seed " << seed;
+}
+
 TEST(FitEmTest, SoftmaxLogLikelihoodNeverDecreasesOnSeveralSeeds) {
   const Preset preset = GetPreset("softmax-over");  // k = 3 > k* = 2: slow, curved EM paths
   for (std::uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
@@ -165,14 +177,7 @@ TEST(FitEmTest, SoftmaxLogLikelihoodNeverDecreasesOnSeveralSeeds) {
     const FitResult fit = FitEm(data, init, options);
     ASSERT_TRUE(fit.IsUsable()) << fit.message;
     ASSERT_GE(fit.history.size(), 2u);
-    for (std::size_t t = 1; t < fit.history.size(); ++t) {
-      // Generalised EM cannot lower the likelihood; allow summation round-off
-      // (1e-10 relative, the library's own threshold).
-      const double previous = fit.history[t - 1].log_likelihood;
-      EXPECT_GE(fit.history[t].log_likelihood, previous - 1e-10 * std::abs(previous))
-          << "seed " << seed << " iteration " << t;
-    }
-    EXPECT_EQ(fit.likelihood_decreases, 0);
+    ExpectMonotone(fit, "softmax-over", seed);
     // The reported log-likelihood is the model's at the returned parameters.
     EXPECT_NEAR(fit.log_likelihood, GaussianMoe(fit.params).LogLikelihood(data),
                 1e-9 * std::abs(fit.log_likelihood));
@@ -203,13 +208,7 @@ TEST(FitEmTest, GeneralisedEmIsMonotoneReachesTheSameFitWithFewerPasses) {
       options.gate_newton_steps = 1;
       const FitResult generalised = FitEm(data, init, options);
       ASSERT_TRUE(generalised.IsUsable()) << name << " seed " << seed << ": " << generalised.message;
-      for (std::size_t t = 1; t < generalised.history.size(); ++t) {
-        const double previous = generalised.history[t - 1].log_likelihood;
-        // Round-off allowance as in the full-solve monotonicity test above.
-        EXPECT_GE(generalised.history[t].log_likelihood, previous - 1e-10 * std::abs(previous))
-            << name << " seed " << seed << " iteration " << t;
-      }
-      EXPECT_EQ(generalised.likelihood_decreases, 0) << name << " seed " << seed;
+      ExpectMonotone(generalised, name, seed);
       if (!same_maximum) continue;
       ASSERT_EQ(full.termination, TerminationType::kConverged) << name << " seed " << seed;
       ASSERT_EQ(generalised.termination, TerminationType::kConverged) << name << " seed " << seed;
@@ -241,11 +240,7 @@ TEST(FitEmTest, TopKLogLikelihoodNeverDecreasesAndSwitchesAreRecorded) {
     options.max_iterations = 200;
     const FitResult fit = FitEm(data, init, options);
     ASSERT_TRUE(fit.IsUsable()) << fit.message;
-    for (std::size_t t = 1; t < fit.history.size(); ++t) {
-      const double previous = fit.history[t - 1].log_likelihood;
-      EXPECT_GE(fit.history[t].log_likelihood, previous - 1e-10 * std::abs(previous));
-    }
-    EXPECT_EQ(fit.likelihood_decreases, 0);
+    ExpectMonotone(fit, "topk-exact", seed);
     EXPECT_NEAR(fit.log_likelihood, GaussianMoe(fit.params).LogLikelihood(data),
                 1e-9 * std::abs(fit.log_likelihood));
     for (const auto& s : fit.history) iterations_with_switches += s.selection_changed ? 1 : 0;
