@@ -43,6 +43,7 @@ void BindEstimators(py::module_& m) {
       .def_readwrite("min_expert_mass", &EmOptions::min_expert_mass)
       .def_readwrite("gate_max_iterations", &EmOptions::gate_max_iterations)
       .def_readwrite("gate_tolerance", &EmOptions::gate_tolerance)
+      .def_readwrite("gate_newton_steps", &EmOptions::gate_newton_steps)
       .def_readwrite("fit_temperature", &EmOptions::fit_temperature)
       .def_readwrite("record_history", &EmOptions::record_history)
       .def_readwrite("num_threads", &EmOptions::num_threads)

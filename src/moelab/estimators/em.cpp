@@ -24,6 +24,7 @@ void EmOptions::Validate() const {
   if (!(min_expert_mass < 1.0)) ThrowInvalid(kFn, "min_expert_mass must be < 1");
   if (gate_max_iterations < 1) ThrowInvalid(kFn, "gate_max_iterations must be >= 1");
   CheckNonNegative(kFn, "gate_tolerance", gate_tolerance);
+  if (gate_newton_steps < 0) ThrowInvalid(kFn, "gate_newton_steps must be >= 0");
   if (num_threads < 1) ThrowInvalid(kFn, "num_threads must be >= 1");
 }
 

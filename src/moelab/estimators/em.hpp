@@ -44,7 +44,9 @@
 // iterate; it is never thrown.
 //
 // Speed: the E-step, the log-likelihood, the gate derivatives at the current
-// gate and the experts' normal equations come from one pass over the data; the
+// gate and the experts' normal equations come from one pass over the data
+// (for the IRLS gates one fused sweep per 64-row chunk,
+// detail/affine_block_kernel.hpp); the
 // data are processed in fixed blocks of rows whose partial sums are reduced in
 // block order, so results are bit-identical for every num_threads. For the
 // IRLS gates (softmax, top-K, temperature with tau fixed) that pass, run at
@@ -52,7 +54,9 @@
 // near convergence an iteration costs one pass plus the exp-free variance
 // pass (the fusion pauses while IRLS needs several Newton steps, when it would
 // cost a pass more). exp and log are vectorised with the same bits on every
-// x86-64 (detail/vector_math.hpp). Measured costs: README "Performance".
+// x86-64 (detail/vector_math.hpp). gate_newton_steps = 1 (generalised EM)
+// makes every iteration of an IRLS gate one such pass plus the variance pass.
+// Measured costs: README "Performance".
 #pragma once
 
 #include "moelab/core/dataset.hpp"
@@ -85,6 +89,14 @@ struct EmOptions {
                                       // objective evaluations (L-BFGS); >= 1
   double gate_tolerance = 1e-10;      // inner gate M-step stops when the (predicted)
                                       // increase of Q is <= tol * max(1, |Q|); >= 0
+  int gate_newton_steps = 0;          // IRLS gates (softmax, top-K, temperature with tau
+                                      // fixed): generalised EM - at most this many Newton
+                                      // steps of the gate M-step per EM iteration while
+                                      // the relative log-likelihood change is above 1e-6,
+                                      // the full solve (gate_max_iterations,
+                                      // gate_tolerance) below; still monotone, fewer
+                                      // passes per fit. 0 = off (full solve every
+                                      // iteration); >= 0
   bool fit_temperature = false;       // temperature/activation gates: also fit log tau
                                       // (ignored by gates without a temperature). The
                                       // temperature gate's tau is not identifiable

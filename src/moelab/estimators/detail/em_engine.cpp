@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <utility>
 
@@ -9,6 +10,7 @@
 
 #include "moelab/core/log_sum_exp.hpp"
 #include "moelab/estimators/free_parameters.hpp"
+#include "moelab/estimators/detail/affine_block_kernel.hpp"
 #include "moelab/estimators/detail/row_kernels.hpp"
 #include "moelab/model/gates/gate.hpp"
 
@@ -64,7 +66,8 @@ double LikelihoodRoundoff(double log_likelihood) {
   return 1e-10 * std::max(1.0, std::abs(log_likelihood));
 }
 
-EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options)
+EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options,
+                   bool fused_kernel)
     : data_(data),
       options_(options),
       n_(data.size()),
@@ -79,7 +82,9 @@ EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions&
       Z_(data.size(), data.dim() + 1),
       R_(data.size(), start.num_experts()),
       runner_(data.size(), options.num_threads),
-      params_(start) {
+      fused_kernel_(fused_kernel && AffineBlockKernelAvailable()),
+      params_(start),
+      last_relative_change_(std::numeric_limits<double>::infinity()) {
   // Fused IRLS: affine logits with the scale fixed and the reference expert
   // as the gauge (softmax, top-K, temperature with tau fixed).
   irls_gate_ = affine_ && !fit_tau_ && gate_.Gauge(start.gate) == GateGauge::kBiasAndSlope;
@@ -87,6 +92,7 @@ EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions&
   Z_.rightCols(d_) = data.X;
   if (irls_gate_) {
     irls_ = std::make_unique<SoftmaxIrls>(Z_, k_, runner_);
+    irls_->set_fused_kernel(fused_kernel_);
     R_previous_.resize(n_, k_);
   }
   scratch_.resize(runner_.num_threads());
@@ -115,13 +121,16 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
   const Index expert_offset = ExpertOffset(), per_expert = 1 + p_ + p_ * p_;
   const bool compare = top_k_ && !accepted_selection_.empty();
 
+  const bool fused = irls_gate_ && fused_kernel_;
   runner_.Run([&](Index block, int slot) {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
     auto Zb = Z_.middleRows(b0, B);
     auto yb = data_.y.segment(b0, B);
     auto logits = s.irls.logits.topRows(B);
-    if (affine_) {
+    if (fused && !top_k_) {
+      // The kernel forms the logits itself.
+    } else if (affine_) {
       logits.noalias() = Zb.lazyProduct(W);
     } else {
       gate_.BlockLogits(gate, Zb.rightCols(d_), false, s.aux.topRows(B), s.aux2.topRows(B),
@@ -143,6 +152,44 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
         if (compare && !selection_.RowEquals(accepted_selection_, b0 + r)) ++changes;
       }
     }
+    auto column = partials_.col(block);
+    column.setZero();
+    column[kChanges] = static_cast<double>(changes);
+    if (fused) {
+      AffineBlockInput in;
+      in.rows = B;
+      in.p = p_;
+      in.k = k_;
+      in.z = Z_.data() + b0;
+      in.z_stride = n_;
+      if (top_k_) {
+        in.logits = logits.data();
+        in.logits_stride = logits.outerStride();
+        in.masked = true;
+      } else {
+        in.w = W.data();
+      }
+      in.y = data_.y.data() + b0;
+      in.means = means_coef.data();
+      in.constant = constant.data();
+      in.inv_two_var = inv_two_var.data();
+      in.r = R_.data() + b0;
+      in.r_stride = n_;
+      AffineBlockSums out;
+      out.log_likelihood = &column[kLl];
+      out.q = &column[kQ];
+      out.gradient = column.data() + kGrad;
+      out.information = column.data() + info_offset;
+      out.experts = column.data() + expert_offset;
+      if (speculative) {
+        in.r_old = R_previous_.data() + b0;
+        in.r_old_stride = n_;
+        out.q_old = &column[kSpecQ];
+        out.gradient_old = column.data() + speculative_offset;
+      }
+      AccumulateAffineBlock(in, out);
+      return;
+    }
     auto probs = s.irls.probs.topRows(B);
     LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);  // logits := log g
     auto joint = s.joint.topRows(B);
@@ -155,10 +202,7 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
     auto log_density = s.irls.lse.head(B);
     LogSoftmaxRows(joint, Rb, log_density, top_k_);
 
-    auto column = partials_.col(block);
-    column.setZero();
     column[kLl] = log_density.sum();
-    column[kChanges] = static_cast<double>(changes);
     if (speculative) {
       // Q_old(trial) and its gradient: SoftmaxIrls::Evaluate at the trial gate
       // with the previous responsibilities (same kernels, same bits).
@@ -232,6 +276,21 @@ ExpertParams EmEngine::ExpertMStep() {
   runner_.Run([&](Index block, int slot) {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
+    if (fused_kernel_) {
+      // Residuals one expert at a time with array operations: Eigen's
+      // lazyProduct of a B x p block by p x k coefficients costs as much as
+      // the rest of this pass.
+      auto yb = data_.y.segment(b0, B).array();
+      auto residual = s.irls.residual.head(B).array();
+      for (Index i = 0; i < k_; ++i) {
+        residual = yb - means_coef(0, i);
+        for (Index j = 1; j < p_; ++j) {
+          residual -= means_coef(j, i) * Z_.col(j).segment(b0, B).array();
+        }
+        rss_partials_(i, block) = (R_.col(i).segment(b0, B).array() * residual.square()).sum();
+      }
+      return;
+    }
     auto means = s.joint.topRows(B);
     means.noalias() = Z_.middleRows(b0, B).lazyProduct(means_coef);
     auto yb = data_.y.segment(b0, B).array();
@@ -282,6 +341,19 @@ void SetIrlsCoordinates(const Vector& w, Index p, GateParams* gate) {
 
 }  // namespace
 
+int EmEngine::GateNewtonCap() const {
+  // Generalised EM: one (or a few) Newton steps already raise Q, which is all
+  // monotonicity needs; far from the optimum a full solve of the M-step for
+  // responsibilities that are about to change costs passes and buys little.
+  // Near convergence (relative change <= 1e-6) the full solve costs about
+  // one Newton step anyway and makes the end of the fit that of exact EM.
+  constexpr double kFullSolveBelow = 1e-6;
+  if (options_.gate_newton_steps > 0 && last_relative_change_ > kFullSolveBelow) {
+    return std::min(options_.gate_newton_steps, options_.gate_max_iterations);
+  }
+  return options_.gate_max_iterations;
+}
+
 Index EmEngine::ExpertOffset() const {
   const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
   return kGrad + m + m * m + m;
@@ -319,7 +391,7 @@ EmEngine::Speculation EmEngine::TrySpeculativeGateStep(MoeParams* candidate,
   // increase is within tolerance (or after its only allowed iteration).
   const bool valid = !top_k_ || last_selection_changes_ == 0;
   if (valid && std::isfinite(q_trial) && q_trial >= q0 &&
-      (q_trial - q0 <= scale || options_.gate_max_iterations == 1)) {
+      (q_trial - q0 <= scale || GateNewtonCap() == 1)) {
     *candidate = std::move(trial_params);
     ++speculative_accepted_;
     return Speculation::kAccepted;
@@ -356,7 +428,7 @@ GateParams EmEngine::GateMStepIrls(const Matrix& R, const Vector& totals,
   start.gradient = totals.segment(kGrad, m);
   start.information = Eigen::Map<const Matrix>(totals.data() + kGrad + m, m, m);
   irls_->set_mask(top_k_ ? &accepted_selection_ : nullptr);
-  *newton_steps = irls_->Maximise(R, &w, &start, options_.gate_max_iterations,
+  *newton_steps = irls_->Maximise(R, &w, &start, GateNewtonCap(),
                                   options_.gate_tolerance, first_trial)
                       .iterations;
   SetIrlsCoordinates(w, p_, &next);
@@ -543,6 +615,8 @@ EmEngine::StepReport EmEngine::Step() {
     report.log_likelihood = previous;
     return report;
   }
+  last_relative_change_ = std::abs(log_likelihood_ - previous) /
+                          std::max(std::abs(previous), std::numeric_limits<double>::min());
   report.parameter_change = MaxAbsChange(params_, candidate, fit_tau_);
   report.selection_changes = last_selection_changes_;
   report.log_likelihood = log_likelihood_;

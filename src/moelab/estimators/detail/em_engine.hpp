@@ -51,8 +51,15 @@ class EmEngine {
   };
 
   // `start` must be valid and gauge-normalised; `data` and the options must
-  // outlive the engine. Runs the first E-step.
-  EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options);
+  // outlive the engine. Runs the first E-step. `fused_kernel` (IRLS gates):
+  // run the E-step and the IRLS evaluations through the fused per-chunk
+  // kernel (affine_block_kernel.hpp; used where the compiler has vector
+  // extensions; also a leaner loop in the variance pass, every gate). false
+  // gives the earlier column-wise block code - the
+  // benchmarks' in-binary baseline and the tests' reference; the sums differ
+  // in the last bits (summation order).
+  EmEngine(const Dataset& data, const MoeParams& start, const EmOptions& options,
+           bool fused_kernel = true);
   ~EmEngine();
 
   // One EM iteration (M-step, then the E-step at the new parameters).
@@ -108,6 +115,9 @@ class EmEngine {
   // IRLS from the current gate with responsibilities R and E-step sums `totals`.
   GateParams GateMStepIrls(const Matrix& R, const Vector& totals,
                            const SoftmaxIrls::Evaluation* first_trial, int* newton_steps);
+  // Newton steps the IRLS gate M-step may take this iteration
+  // (EmOptions::gate_newton_steps).
+  int GateNewtonCap() const;
   // Start of the per-expert sums in an E-step partials column.
   Index ExpertOffset() const;
   GateParams GateMStepLbfgs() const;
@@ -131,9 +141,11 @@ class EmEngine {
   Vector totals_;                   // reduced E-step sums of the current iterate
   Vector saved_totals_;             // totals_ kept across a speculative E-step
   bool speculative_gate_step_ = true;
+  bool fused_kernel_ = true;
   bool speculate_next_ = true;      // the last IRLS took at most one Newton step
   MoeParams params_;
   double log_likelihood_ = 0.0;
+  double last_relative_change_;     // of the log-likelihood at the last Step()
   bool finite_ = true;
   Index last_selection_changes_ = 0;
   int variance_floor_hits_ = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "moelab/core/log_sum_exp.hpp"
+#include "moelab/estimators/detail/affine_block_kernel.hpp"
 #include "moelab/estimators/detail/row_kernels.hpp"
 
 namespace moelab::detail {
@@ -19,11 +20,18 @@ void SoftmaxIrls::Scratch::Resize(Index rows, Index k, Index p) {
 }
 
 SoftmaxIrls::SoftmaxIrls(const Matrix& Z, Index num_experts, const BlockRunner& runner)
-    : Z_(Z), k_(num_experts), p_(Z.cols()), m_((num_experts - 1) * Z.cols()), runner_(runner) {
+    : Z_(Z),
+      k_(num_experts),
+      p_(Z.cols()),
+      m_((num_experts - 1) * Z.cols()),
+      runner_(runner),
+      fused_kernel_(AffineBlockKernelAvailable()) {
   scratch_.resize(runner.num_threads());
   for (auto& s : scratch_) s.Resize(BlockRunner::kRowsPerBlock, k_, p_);
   partials_.resize(1 + m_ + m_ * m_, runner.num_blocks());
 }
+
+void SoftmaxIrls::set_fused_kernel(bool on) { fused_kernel_ = on && AffineBlockKernelAvailable(); }
 
 Matrix SoftmaxIrls::LogitMatrix(const Vector& w, Index num_experts, Index p) {
   Matrix W = Matrix::Zero(p, num_experts);
@@ -82,7 +90,11 @@ SoftmaxIrls::Evaluation SoftmaxIrls::Evaluate(const Eigen::Ref<const Matrix>& R,
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
     auto Zb = Z_.middleRows(b0, B);
     auto logits = s.logits.topRows(B);
-    logits.noalias() = Zb.lazyProduct(W);  // as in the EM E-step (same bits)
+    auto column = partials_.col(block);
+    column.setZero();
+    if (!fused_kernel_ || masked) {
+      logits.noalias() = Zb.lazyProduct(W);  // as in the EM E-step (same bits)
+    }
     if (masked) {
       for (Index i = 0; i < k_; ++i) {
         for (Index r = 0; r < B; ++r) {
@@ -90,10 +102,32 @@ SoftmaxIrls::Evaluation SoftmaxIrls::Evaluate(const Eigen::Ref<const Matrix>& R,
         }
       }
     }
+    if (fused_kernel_) {
+      AffineBlockInput in;
+      in.rows = B;
+      in.p = p_;
+      in.k = k_;
+      in.z = Z_.data() + b0;
+      in.z_stride = Z_.rows();
+      if (masked) {
+        in.logits = logits.data();
+        in.logits_stride = logits.outerStride();
+        in.masked = true;
+      } else {
+        in.w = W.data();
+      }
+      in.r_given = R.data() + b0;
+      in.r_stride = R.outerStride();
+      in.with_information = with_information;
+      AffineBlockSums out;
+      out.q = &column[0];
+      out.gradient = column.data() + 1;
+      out.information = column.data() + 1 + m_;
+      AccumulateAffineBlock(in, out);
+      return;
+    }
     auto probs = s.probs.topRows(B);
     LogSoftmaxRows(logits, probs, s.lse.head(B), masked);
-    auto column = partials_.col(block);
-    column.setZero();
     double q = 0.0;
     Eigen::Map<Matrix> information(column.data() + 1 + m_, m_, m_);
     AccumulateBlock(Zb, R.middleRows(b0, B), logits, probs, masked, with_information, s, &q,

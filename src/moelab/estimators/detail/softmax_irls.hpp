@@ -56,6 +56,9 @@ class SoftmaxIrls {
 
   // Frozen selection (nullptr: every expert selected). Must outlive its use.
   void set_mask(const SelectionMask* mask) { mask_ = mask; }
+  // Evaluate through the fused chunk kernel (affine_block_kernel.hpp; the
+  // default where available) or the column-wise AccumulateBlock (off).
+  void set_fused_kernel(bool on);
 
   Evaluation Evaluate(const Eigen::Ref<const Matrix>& R, const Vector& w,
                       bool with_information) const;
@@ -93,6 +96,7 @@ class SoftmaxIrls {
   Index k_, p_, m_;
   const BlockRunner& runner_;
   const SelectionMask* mask_ = nullptr;
+  bool fused_kernel_;
   mutable std::vector<Scratch> scratch_;
   mutable Matrix partials_;  // (1 + m + m*m) x blocks
 };

@@ -36,13 +36,13 @@ template <typename D>
   return D{} + value;
 }
 
+constexpr double kExpLow = -708.3, kExpHigh = 709.0;
+
+// exp for lo <= xc <= hi.
 template <int W>
-[[gnu::always_inline]] inline typename Lanes<W>::D ExpLanes(const typename Lanes<W>::D& x) {
+[[gnu::always_inline]] inline typename Lanes<W>::D ExpCore(const typename Lanes<W>::D& xc) {
   using D = typename Lanes<W>::D;
   using I = typename Lanes<W>::I;
-  const D lo = Splat<D>(-708.3), hi = Splat<D>(709.0);
-  D xc = x < lo ? lo : x;
-  xc = xc > hi ? hi : xc;
   // t = 1.5 * 2^52 + n: adding the shift rounds x / ln 2 to the nearest
   // integer n, which then sits in the low mantissa bits of t.
   const D shift = Splat<D>(6755399441055744.0);
@@ -60,7 +60,24 @@ template <int W>
   const D er = 1.0 + 2.0 * (px / (qx - px));
   // 2^n: (n + 1023) into the exponent field; the shift drops t's high bits.
   const I scale = ((I)t + 1023) << 52;
-  D y = er * (D)scale;
+  return er * (D)scale;
+}
+
+template <int W>
+[[gnu::always_inline]] inline typename Lanes<W>::D ExpLanes(const typename Lanes<W>::D& x) {
+  using D = typename Lanes<W>::D;
+  const D lo = Splat<D>(kExpLow), hi = Splat<D>(kExpHigh);
+  // Inside [lo, hi] every lane takes the core alone (the clamps and the
+  // special-value selects are no-ops there, so the bits are the same); the
+  // rare vector with -inf (unselected top-K experts), NaN or an out-of-range
+  // argument takes the full path.
+  const auto inside = (x >= lo) & (x <= hi);
+  bool all_inside = true;
+  for (int l = 0; l < W; ++l) all_inside &= inside[l] != 0;
+  if (all_inside) return ExpCore<W>(x);
+  D xc = x < lo ? lo : x;
+  xc = xc > hi ? hi : xc;
+  D y = ExpCore<W>(xc);
   y = x < lo ? Splat<D>(0.0) : y;
   y = x > hi ? Splat<D>(std::numeric_limits<double>::infinity()) : y;
   return x != x ? x : y;
@@ -134,8 +151,20 @@ template <int W>
   // The fast path is exact only for positive normal finite x; the rest (rare
   // here: sums of exps are >= 1) are redone by std::log. Checked before the
   // in-place write so that x == y works.
+  using D = typename Lanes<W>::D;
+  using I = typename Lanes<W>::I;
+  const D lo = Splat<D>(std::numeric_limits<double>::min());
+  const D hi = Splat<D>(std::numeric_limits<double>::max());
+  I outside{};  // lanes that saw a value outside [min, max] or NaN
+  Index j = 0;
+  for (; j + W <= n; j += W) {
+    D v;
+    std::memcpy(&v, x + j, sizeof v);
+    outside |= ~((v >= lo) & (v <= hi));
+  }
   bool special = false;
-  for (Index j = 0; j < n; ++j) special |= NeedsLibmLog(x[j]);
+  for (int l = 0; l < W; ++l) special |= outside[l] != 0;
+  for (; j < n; ++j) special |= NeedsLibmLog(x[j]);
   if (!special) {
     Apply<W, Op::kLog>(x, y, n, 1.0);
     return;
