@@ -86,13 +86,7 @@ TEST(AcceleratedEmTest, SameOptimumAsPlainEmOnOverFittedDataWithFarFewerPasses) 
   const FitResult fast = FitAcceleratedEm(p.data, p.start, Tight());
   ASSERT_EQ(plain.termination, TerminationType::kConverged) << plain.message;
   ASSERT_EQ(fast.termination, TerminationType::kConverged) << fast.message;
-  // Here both stop on a ridge: plain EM needs ~13,000 iterations, i.e. a
-  // linear rate of about 1 - 1e-4, so a last step of 1e-12 leaves a tail of
-  // about 1e-12 / 1e-4 = 1e-8 for either fit (measured gaps: 4e-9 with the
-  // column-wise E-step, 1.3e-8 with the fused kernel, whose round-off moves
-  // SQUAREM's stopping cycle). 5e-8 covers that tail; a different optimum
-  // differs by far more (>= 1e-4).
-  EXPECT_NEAR(fast.log_likelihood, plain.log_likelihood, 5e-8)
+  EXPECT_NEAR(fast.log_likelihood, plain.log_likelihood, 1e-8)
       << "plain " << plain.iterations << " iterations, accelerated " << fast.iterations;
   // Over-fitted EM is slow (thousands of iterations); SQUAREM must cut the
   // passes over the data by a large factor, or it is not worth having. 3x is
