@@ -9,10 +9,10 @@
 //                parameters and the experts converge at n^-1/2; raw (beta1,
 //                tau) are not identified at all (no rate). The loss is
 //                measured on raw (beta1, tau) (--temperature-loss raw) and on
-//                the identifiable ratio beta/tau (loss_ratio, -1/2). A gate
-//                with per-expert temperatures might show the paper's claim
-//                (not built): a slope of the beta/tau loss flattening towards
-//                0 over the grid would confirm it, a steady -1/2 refute it;
+//                the identifiable ratio beta/tau (loss_ratio, -1/2).
+//                Per-expert temperatures would keep an exact scale symmetry
+//                per expert, so they cannot show the paper's claim either
+//                (docs/rate_studies.md says what gate could);
 //   activation   softmax(tanh(beta1 x) / tau + beta0): polynomial, -1/2 in
 //                the exact-fitted setting.
 // The summary compares the two gates' slopes column by column.
@@ -45,8 +45,9 @@ std::string Compare(const std::vector<moelab::SlopeRow>& rows) {
          "  theory: one shared tau makes the temperature gate's identifiable quotient the\n"
          "  softmax model in beta/tau: experts and loss_ratio at n^-1/2; raw (beta1, tau) are\n"
          "  not identifiable (a slope near 0 there is the symmetry, not a slow rate). The\n"
-         "  [Temp] claim 'slower than any polynomial' (reconstructed) would need another gate\n"
-         "  variant (e.g. per-expert temperatures). Activation gate: -1/2.\n";
+         "  [Temp] claim 'slower than any polynomial' (reconstructed) needs a gate where tau\n"
+         "  is not a pure scale of the logits (per-expert temperatures are: docs/rate_studies.md).\n"
+         "  Activation gate: -1/2.\n";
 }
 
 }  // namespace

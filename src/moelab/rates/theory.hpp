@@ -20,7 +20,8 @@
 //   softmax rates (-1/2); raw gate coordinates (beta1, tau, and the losses
 //   built on them) are not identifiable and get no rate. [Temp]'s "slower
 //   than any polynomial" (a reconstruction from its abstract) cannot arise
-//   in this gate; a variant such as per-expert temperatures might show it.
+//   in this gate, nor with per-expert temperatures (each expert keeps an
+//   exact scale symmetry); docs/rate_studies.md.
 //   activation gate, over-fitted: gating -1/2, others "often -1/4" (secondary source,
 //   low confidence; docs/theory.md §4.4).
 //
