@@ -294,6 +294,27 @@ TEST(RateStudyCertificateTest, CertifiedProtocolCertifiesAndRecordsWhy) {
   EXPECT_NE(published.IdentityJson(), c.IdentityJson());
 }
 
+TEST(RateStudyCertificateTest, FittedTemperatureCellCompletesInsteadOfAborting) {
+  // temperature-vs-activation --protocol certified, cell (n = 32000,
+  // replication 1): the L-BFGS gate M-step once stepped to log tau > 709,
+  // tau became inf and the next EM step threw, aborting the whole study.
+  // The cell must now complete with a usable, recorded fit.
+  RateStudyConfig c = FromPreset("temperature", {32000}, 2);
+  c.fitted.num_experts = c.truth.num_experts();
+  c.protocol = FitProtocol::kCertified;
+  c.num_starts = 3;
+  c.em.fit_temperature = true;
+  c.em.relative_tolerance = 0.0;
+  c.em.absolute_tolerance = 1e-8;
+  c.em.max_iterations = 100000;
+  c.loss.gauge = VoronoiGauge::kTranslationInfimum;
+  c.loss.temperature = TemperatureHandling::kRaw;
+  const CellKey key{32000, 1, CellSeed(c.base_seed, 32000, 1)};
+  const CellRecord r = RunMoeCell(c, key);
+  EXPECT_EQ(r.status, "converged");
+  EXPECT_TRUE(std::isfinite(r.values[Column(c, "loglik_excess")]));
+}
+
 TEST(RateStudyCertificateTest, CertifiedProtocolNeedsEm) {
   RateStudyConfig c = FromPreset("softmax-over", {1000}, 1);
   c.protocol = FitProtocol::kCertified;
