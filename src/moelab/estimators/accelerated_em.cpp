@@ -37,12 +37,8 @@ double Seconds(Clock::time_point since) {
 std::unique_ptr<detail::EmEngine> EngineAt(const Dataset& data, const MoeObjective& packer,
                                            const Vector& theta, const EmOptions& options) {
   if (!theta.allFinite()) return nullptr;
-  MoeParams params = packer.Unpack(theta);
-  try {
-    params.Validate();
-  } catch (const std::invalid_argument&) {
-    return nullptr;
-  }
+  const MoeParams params = packer.Unpack(theta);
+  if (!params.IsValid()) return nullptr;
   auto engine = std::make_unique<detail::EmEngine>(data, params, options);
   if (!engine->finite()) return nullptr;
   return engine;

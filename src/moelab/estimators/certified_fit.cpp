@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
-#include <stdexcept>
 
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/mle_nlopt.hpp"
@@ -45,17 +44,6 @@ MleNloptOptions PolishOptions(const AcceleratedEmOptions& fitter, int max_evalua
 
 constexpr int kHandOffPolishEvaluations = 500;
 
-// L-BFGS works on log tau and log nu: a step can overflow them (tau = inf is
-// a uniform gate with a finite likelihood) to a point EM cannot start from.
-bool IsValidModel(const MoeParams& params) {
-  try {
-    params.Validate();
-    return true;
-  } catch (const std::invalid_argument&) {
-    return false;
-  }
-}
-
 // Passes over the data of an L-BFGS polish: value and gradient per
 // evaluation, counted as two passes.
 long long PolishPasses(const FitResult& polished) { return 2LL * polished.evaluations; }
@@ -81,7 +69,7 @@ FitResult FitWithHandOff(const Dataset& data, const MoeParams& start,
       PolishOptions(fitter, std::min(options.polish_max_evaluations, kHandOffPolishEvaluations),
                     1e-12));
   const bool better = polished.IsUsable() && polished.log_likelihood > coarse.log_likelihood &&
-                      IsValidModel(polished.params);
+                      polished.params.IsValid();  // L-BFGS may overflow log tau
   AcceleratedEmOptions rest = fitter;
   rest.em.max_iterations = std::max(1, fitter.em.max_iterations - coarse.iterations);
   FitResult fit = FitAcceleratedEm(data, better ? polished.params : coarse.params, rest);
@@ -159,7 +147,7 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
       passes += PolishPasses(polished);
       ++out.polish_rounds;
       if (!polished.IsUsable() || !(polished.log_likelihood > fit.log_likelihood) ||
-          !IsValidModel(polished.params))
+          !polished.params.IsValid())
         break;
       from = polished.params;
     } else {

@@ -1,5 +1,7 @@
 #include "moelab/model/moe_params.hpp"
 
+#include <stdexcept>
+
 #include <algorithm>
 
 #include "moelab/core/check.hpp"
@@ -13,6 +15,15 @@ void MoeParams::Validate() const {
   CheckSize("MoeParams::Validate", "number of gate entries (k)", gate.num_experts(),
             experts.num_experts());
   CheckSize("MoeParams::Validate", "gate slope dimension (d)", gate.dim(), experts.dim());
+}
+
+bool MoeParams::IsValid() const {
+  try {
+    Validate();
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
 }
 
 MoeParams PermuteExperts(const MoeParams& params, const std::vector<Index>& perm) {

@@ -18,6 +18,9 @@ struct MoeParams {
 
   // Validates gate and experts and their agreement on k and d.
   void Validate() const;
+  // Validate() without the exception: for optimisers whose steps may leave
+  // the model (an overflowing log tau or log nu).
+  bool IsValid() const;
 };
 
 // Expert j of the result is expert perm[j] of `params` (gate and experts

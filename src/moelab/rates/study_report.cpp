@@ -135,23 +135,22 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
   }
   const auto certified = MeanByN(value_columns, records, "certified");
   if (!certified.empty()) {
-    std::string cert = "certified fraction by n:", diverged = "gate-diverged fraction by n:";
+    // "<label> n1:f1 n2:f2 ..." for a 0/1 column.
+    const auto fractions = [](std::string line, const std::map<Index, std::pair<double, int>>& by_n) {
+      for (const auto& [n, v] : by_n) line += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
+      return line;
+    };
     bool low = false;
-    for (const auto& [n, v] : certified) {
-      cert += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
-      low = low || v.first / v.second < kMinCertifiedFraction;
-    }
-    for (const auto& [n, v] : MeanByN(value_columns, records, "gate_diverged"))
-      diverged += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
-    facts.lines.push_back(cert);
-    facts.lines.push_back(diverged);
-    std::string saturated = "loss-saturated fraction by n (infimum gauge at its u -> 0 limit):";
-    bool any = false;
-    for (const auto& [n, v] : MeanByN(value_columns, records, "loss_saturated")) {
-      saturated += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
-      any = any || v.first > 0;
-    }
-    if (any) facts.lines.push_back(saturated);
+    for (const auto& [n, v] : certified) low = low || v.first / v.second < kMinCertifiedFraction;
+    facts.lines.push_back(fractions("certified fraction by n:", certified));
+    facts.lines.push_back(
+        fractions("gate-diverged fraction by n:", MeanByN(value_columns, records, "gate_diverged")));
+    const auto saturated = MeanByN(value_columns, records, "loss_saturated");
+    bool any_saturated = false;
+    for (const auto& [n, v] : saturated) any_saturated = any_saturated || v.first > 0;
+    if (any_saturated)
+      facts.lines.push_back(fractions(
+          "loss-saturated fraction by n (infimum gauge at its u -> 0 limit):", saturated));
     if (low)
       facts.lines.push_back(
           "INCONCLUSIVE: fewer than 90 % of the fits are certified at some n, so the slopes "
