@@ -95,21 +95,26 @@ double MoeObjective::NegativeLogLikelihood(const Eigen::Ref<const Vector>& packe
     const auto Xb = X.middleRows(b0, B);
     const auto yb = y.segment(b0, B).array();
     const Matrix logits = gate.SelectedLogits(params.gate, Xb);  // -inf: not selected
-    auto m = row_max.head(B);
     auto sum = row_sum.head(B);
-    // Gate: gate_lse = m + log sum_i exp(s_i - m); gate_prob = exp(s_i - m) / sum.
-    m = logits.col(0).array();
-    for (Index i = 1; i < k; ++i) m = m.max(logits.col(i).array());
-    for (Index i = 0; i < k; ++i) {
-      double* col = gate_prob.col(i).data();
-      Eigen::Map<Eigen::ArrayXd>(col, B) = logits.col(i).array() - m;
-      detail::ExpArray(col, col, B);  // exp(-inf) = 0 exactly
-    }
-    sum = gate_prob.col(0).head(B).array();
-    for (Index i = 1; i < k; ++i) sum += gate_prob.col(i).head(B).array();
-    auto glse = gate_lse.head(B);
-    detail::LogArray(sum.data(), glse.data(), B);
-    glse += m;
+    // Row-wise log-sum-exp of the first B rows of `in` into `out_lse`, leaving
+    // exp(in - row max) in `shifted` and the row sums in `sum`.
+    const auto log_sum_exp = [&](const auto& in, Matrix& shifted, Eigen::ArrayXd& out_lse) {
+      auto m = row_max.head(B);
+      m = in.col(0).head(B).array();
+      for (Index i = 1; i < k; ++i) m = m.max(in.col(i).head(B).array());
+      for (Index i = 0; i < k; ++i) {
+        double* col = shifted.col(i).data();
+        Eigen::Map<Eigen::ArrayXd>(col, B) = in.col(i).head(B).array() - m;
+        detail::ExpArray(col, col, B);  // exp(-inf) = 0 exactly
+      }
+      sum = shifted.col(0).head(B).array();
+      for (Index i = 1; i < k; ++i) sum += shifted.col(i).head(B).array();
+      detail::LogArray(sum.data(), out_lse.data(), B);
+      out_lse.head(B) += m;
+    };
+    // Gate: gate_lse = LSE_i(s_i); gate_prob = exp(s_i - max) / sum.
+    log_sum_exp(logits, gate_prob, gate_lse);
+    const auto glse = gate_lse.head(B);
     if (want_gradient) {
       work.head(B) = sum.inverse();
       for (Index i = 0; i < k; ++i) gate_prob.col(i).head(B).array() *= work.head(B);  // g_i
@@ -121,19 +126,8 @@ double MoeObjective::NegativeLogLikelihood(const Eigen::Ref<const Vector>& packe
           (Xb * params.experts.slope.row(i).transpose()).array();
       joint.col(i).head(B).array() = logits.col(i).array() - glse + c[i] - e.square() * h[i];
     }
-    m = joint.col(0).head(B).array();
-    for (Index i = 1; i < k; ++i) m = m.max(joint.col(i).head(B).array());
-    for (Index i = 0; i < k; ++i) {
-      double* col = joint.col(i).data();
-      Eigen::Map<Eigen::ArrayXd>(col, B) -= m;
-      detail::ExpArray(col, col, B);  // joint := exp(joint - m)
-    }
-    sum = joint.col(0).head(B).array();
-    for (Index i = 1; i < k; ++i) sum += joint.col(i).head(B).array();
-    auto l = lse.head(B);
-    detail::LogArray(sum.data(), l.data(), B);
-    l += m;
-    log_likelihood += l.sum();
+    log_sum_exp(joint, joint, lse);  // joint := exp(joint - max)
+    log_likelihood += lse.head(B).sum();
     if (!want_gradient) continue;
 
     // Responsibilities r_i = joint_i / sum; dl/ds_i = r_i - g_i (0 where s_i = -inf:
@@ -157,7 +151,7 @@ double MoeObjective::NegativeLogLikelihood(const Eigen::Ref<const Vector>& packe
     }
   }
   if (!std::isfinite(log_likelihood)) {
-    if (gradient != nullptr) gradient->setZero(num_parameters_);
+    if (want_gradient) gradient->setZero(num_parameters_);
     return kInf;
   }
   if (!want_gradient) return -log_likelihood;

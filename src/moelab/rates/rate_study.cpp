@@ -294,22 +294,6 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
     }
     throw std::logic_error("RunMoeCell: unknown estimator");
   };
-  // The short refit of the certificate's probe: accelerated EM with the
-  // study's EM options (the MLE's floor and temperature for an NLopt study).
-  AcceleratedEmOptions probe_fitter = CertifiedFitterDefaults();
-  const bool fit_tau = config.fit_temperature();
-  const double variance_floor = config.estimator == EstimatorKind::kMleNlopt
-                                    ? config.mle.variance_floor
-                                    : config.em.variance_floor;
-  if (config.estimator == EstimatorKind::kEm) {
-    probe_fitter.em = config.em;
-    probe_fitter.em.relative_tolerance = 0.0;
-    if (!(probe_fitter.em.absolute_tolerance > 0.0)) probe_fitter.em.absolute_tolerance = 1e-8;
-  }
-  probe_fitter.em.variance_floor = variance_floor;
-  probe_fitter.em.fit_temperature = fit_tau;
-  probe_fitter.em.max_iterations = config.probe_max_iterations;
-
   FitResult result;
   FitCertificate certificate;
   const double l_true = GaussianMoe(config.truth).LogLikelihood(data);
@@ -341,6 +325,21 @@ CellRecord RunMoeCell(const RateStudyConfig& config, const CellKey& key) {
       return r;
     };
     result = BestOfStarts(config.num_starts, make_start, fit_and_record, rng);
+    // The short refit of the certificate's probe: accelerated EM with the
+    // study's EM options (the MLE's floor and temperature for an NLopt study).
+    AcceleratedEmOptions probe_fitter = CertifiedFitterDefaults();
+    const bool fit_tau = config.fit_temperature();
+    const double variance_floor = config.estimator == EstimatorKind::kMleNlopt
+                                      ? config.mle.variance_floor
+                                      : config.em.variance_floor;
+    if (config.estimator == EstimatorKind::kEm) {
+      probe_fitter.em = config.em;
+      probe_fitter.em.relative_tolerance = 0.0;
+      if (!(probe_fitter.em.absolute_tolerance > 0.0)) probe_fitter.em.absolute_tolerance = 1e-8;
+    }
+    probe_fitter.em.variance_floor = variance_floor;
+    probe_fitter.em.fit_temperature = fit_tau;
+    probe_fitter.em.max_iterations = config.probe_max_iterations;
     const ProbeRefit refit = [&](const MoeParams& start) {
       return FitAcceleratedEm(data, start, probe_fitter);
     };

@@ -21,8 +21,8 @@ std::string Num(double v, const char* format = "%.6g") {
   return buffer;
 }
 
-// Per n: the mean of `column` over the cells (NaN values skipped); empty when
-// the study has no such column.
+// Per n: the mean of `column` over the cells (a NaN counts as 0 in the sum and
+// as a cell in the count); empty when the study has no such column.
 std::map<Index, std::pair<double, int>> MeanByN(const std::vector<std::string>& value_columns,
                                                 const std::vector<CellRecord>& records,
                                                 const std::string& column) {

@@ -1,7 +1,6 @@
 #include "moelab/routing/routers.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <numeric>
 #include <stdexcept>
 

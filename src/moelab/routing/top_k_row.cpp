@@ -179,10 +179,10 @@ void TopKOfRowInsertion(const double* v, int lo, int hi, int K, int* out) {
   // (branch-free maxima), pass 2 keeps the candidates >= bound in index order
   // (typically 1.5-2 K of them) and the insertion top-K runs on those only.
   // Rows with NaN fall back to the single pass (a NaN block maximum would
-  // break the bound), as do short rows.
+  // break the bound), as do short rows, rows over 256 and K over 64.
   constexpr int kStack = 64;
   const int n = hi - lo;
-  if (K <= kStack && n >= 4 * K) {
+  if (K <= kStack && n >= 4 * K && n <= 256) {
     double val[kStack];
     int cand[256];
     const int block = n / K;
@@ -197,7 +197,7 @@ void TopKOfRowInsertion(const double* v, int lo, int hi, int K, int* out) {
       }
       bound = m < bound ? m : bound;
     }
-    if (finite && n <= 256) {
+    if (finite) {
       int count = 0;
       for (int j = lo; j < hi; ++j) {
         cand[count] = j;

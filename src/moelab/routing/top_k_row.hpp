@@ -16,7 +16,8 @@
 //     +-0) or with NaN go to the insertion path. No data-dependent branch
 //     per entry, which is what made the insertion path slow (routing_step_benchmark).
 //   insertion path: the same bound, then an insertion top-K over the entries
-//     at or above it (or over the whole row when it is short or has NaN).
+//     at or above it (or over the whole row when it is short, longer than
+//     256, has NaN or K > 64).
 #pragma once
 
 namespace moelab {

@@ -201,7 +201,7 @@ template <int P>
   const bool estep = in.y != nullptr, with_old = in.r_old != nullptr;
   Scratch& s = ThreadScratch();
   const Index acc_size = 4 * (p + 1) * (p + 2) / 2, sums_size = (p + 1) * (p + 2) / 2;
-  const Index needed = kC * (p + 1 + 5 * k + 6) + acc_size + sums_size;
+  const Index needed = kC * (p + 1 + 5 * k + 5) + acc_size + sums_size;
   if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
   s.cols.resize(p + 1);
   double* base = s.values.data();
@@ -212,8 +212,7 @@ template <int P>
   double* rr = g + k * kC;        // responsibilities
   double* e = rr + k * kC;        // joint log densities -> responsibilities
   double* ro = e + k * kC;        // previous responsibilities
-  double* mx = ro + k * kC;
-  double* lse = mx + kC;
+  double* lse = ro + k * kC;
   double* work = lse + kC;
   double* rn = work + kC;
   double* wt = rn + kC;
