@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -319,21 +320,27 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
   // come first: a rise confirms the saddle.
   if (options.probe && first_order_ok) {
     cert.probe_gain = -std::numeric_limits<double>::infinity();
+    // One probe refit from `start`: counted, and kept when it is the best
+    // so far. Returns its gain (none when the refit is unusable).
+    const auto run_probe = [&](const MoeParams& start) -> std::optional<double> {
+      const FitResult probe = refit(start);
+      ++cert.probes;
+      cert.data_passes += probe.data_passes;
+      if (!probe.IsUsable()) return std::nullopt;
+      const double gain = probe.log_likelihood - fit.log_likelihood;
+      if (gain > cert.probe_gain) {
+        cert.probe_gain = gain;
+        cert.probe_log_likelihood = probe.log_likelihood;
+        cert.probe_params = probe.params;
+      }
+      return gain;
+    };
     if (saddle_direction.size() > 0) {
       double escape_gain = -std::numeric_limits<double>::infinity();
       for (double sign : {1.0, -1.0}) {
         const Vector start_theta = theta + sign * options.probe_separation * saddle_direction;
-        const FitResult probe = refit(objective.Unpack(start_theta));
-        ++cert.probes;
-        cert.data_passes += probe.data_passes;
-        if (!probe.IsUsable()) continue;
-        const double gain = probe.log_likelihood - fit.log_likelihood;
-        escape_gain = std::max(escape_gain, gain);
-        if (gain > cert.probe_gain) {
-          cert.probe_gain = gain;
-          cert.probe_log_likelihood = probe.log_likelihood;
-          cert.probe_params = probe.params;
-        }
+        const std::optional<double> gain = run_probe(objective.Unpack(start_theta));
+        if (gain) escape_gain = std::max(escape_gain, *gain);
       }
       std::ostringstream os;
       os << "negative curvature (smallest eigenvalue of the information per observation "
@@ -354,16 +361,7 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
           std::sqrt(0.5 * (start.experts.variance[pair.i] + start.experts.variance[pair.j]));
       start.experts.intercept[pair.i] += options.probe_separation * sigma;
       start.experts.intercept[pair.j] -= options.probe_separation * sigma;
-      const FitResult probe = refit(start);
-      ++cert.probes;
-      cert.data_passes += probe.data_passes;
-      if (!probe.IsUsable()) continue;
-      const double gain = probe.log_likelihood - fit.log_likelihood;
-      if (gain > cert.probe_gain) {
-        cert.probe_gain = gain;
-        cert.probe_log_likelihood = probe.log_likelihood;
-        cert.probe_params = probe.params;
-      }
+      run_probe(start);
     }
     if (cert.probes == 0) {
       cert.probe_gain = kNaN;
