@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     long long top_k = 0, starts = 10, threads = 1, bootstrap = 200;
     std::uint64_t seed = 1;
     double temperature = 1.0, min_prior = 0.0, level = 0.95;
-    bool fit_temperature = false, plot = true;
+    bool fit_temperature = false, plot = true, squarem = true;
     cli::CommandLine cli(
         "moelab-fit",
         "Fit a Gaussian mixture of experts p(y|x) = sum_i g_i(x) N(y | a_i'x + b_i, nu_i) to a "
@@ -112,6 +112,9 @@ int main(int argc, char** argv) {
                 "temperature/activation gates: also fit tau (em, mle; not identifiable jointly "
                 "with beta for the temperature gate)");
     cli.AddString("estimator", &estimator, "em, mle (NLopt) or lse (Ceres least squares)");
+    cli.AddBool("squarem", &squarem,
+                "em: accelerate EM by SQUAREM (same optimum, about half the passes); "
+                "false = plain EM");
     cli.AddInt("starts", &starts, "starts per k (data-driven and random alternating), in [1, 100000]");
     cli.AddUint64("seed", &seed, "seed of the starts (and of the bootstrap)");
     cli.AddInt("threads", &threads, "threads (starts in parallel; results do not depend on it), in [1, 1024]");
@@ -149,6 +152,7 @@ int main(int argc, char** argv) {
     options.num_threads = static_cast<int>(threads);
     options.min_prior = min_prior;
     options.fit_temperature = fit_temperature;
+    options.squarem = squarem;
     options.icl = ParseIclKind(icl);
     options.Validate();
     StandardErrorOptions se_options;

@@ -2,7 +2,8 @@
 //
 //   --simulate K --n N --seed S --out data.csv   writes a data set of the
 //       benchmark truth with K experts (below) as CSV (x1, y, z).
-//   --data data.csv --k K --starts S ...          fits it by EM from S starts
+//   --data data.csv --k K --starts S ...          fits it by EM as FitMoe does
+//       (SQUAREM-accelerated generalised EM, FitFromStart) from S starts
 //       drawn exactly as FitMoe draws them (generator DeriveSeed(seed, k, 0);
 //       even starts data-driven, odd random) and writes one CSV row per
 //       start to --out: log-likelihood, iterations, termination and the
@@ -106,11 +107,10 @@ int main(int argc, char** argv) {
     if (max_iterations < 1 || max_iterations > 1000000) {
       throw std::invalid_argument("--max-iterations must be in [1, 1000000]");
     }
-    EmOptions em = FitOptions::DefaultEm();
-    em.relative_tolerance = tolerance;
-    em.max_iterations = static_cast<int>(max_iterations);
-    em.num_threads = 1;
-    em.Validate();
+    FitOptions options;  // EM with FitMoe's defaults (SQUAREM, generalised EM)
+    options.em.relative_tolerance = tolerance;
+    options.em.max_iterations = static_cast<int>(max_iterations);
+    options.Validate();
 
     const Dataset data = ReadDatasetCsv(data_path);
     ModelShape shape;
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       const bool data_driven = s % 2 == 0;
       const MoeParams start =
           data_driven ? InitDataDriven(data, shape, rng) : InitRandom(data, shape, rng);
-      const FitResult fit = FitEm(data, start, em);
+      const FitResult fit = FitFromStart(data, start, options);
       const double seconds = Seconds(t0);
       const double cpu_seconds = static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
       char line[256];

@@ -151,11 +151,12 @@ def test_fits_release_the_gil():
     # If the fit held the GIL, this loop would stall for the whole C++ fit:
     # its longest pause between two iterations would be about the fit's
     # duration. Released, the pauses are scheduler-sized (milliseconds, tens
-    # on a loaded machine). The fit (20 starts on 20000 points) takes well
-    # over 0.3 s; the test requires the longest pause below half of it.
+    # on a loaded machine). The fit (40 starts on 40000 points, about 1 s
+    # on the development machine) takes well over 0.3 s; the test requires
+    # the longest pause below half of it.
     preset = moelab.get_preset("softmax-exact")
-    data = moelab.simulate(preset, 20000, seed=5)
-    model = moelab.MixtureOfExperts(n_init=20, random_state=0)
+    data = moelab.simulate(preset, 40000, seed=5)
+    model = moelab.MixtureOfExperts(n_init=40, random_state=0)
     done = threading.Event()
 
     def fit():

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "moelab/estimators/accelerated_em.hpp"
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/estimators/restarts.hpp"
 #include "moelab/io/params_json.hpp"
@@ -35,33 +36,44 @@ ModelShape Shape(GateKind gate, Index k, Index d) {
 // FitMoe is the tone-data recipe in one call: the same starts (seed stream
 // DeriveSeed(seed, k, 0), data-driven and random alternating) through
 // BestOfStarts give bit-identical parameters and log-likelihood.
+// FitMoe's EM is SQUAREM by default and plain EM with squarem = false.
 TEST(FitMoeTest, EqualsTheHandWrittenBestOfStarts) {
   const Dataset data = SoftmaxData(300, 5);
   const ModelShape shape = Shape(GateKind::kSoftmax, 2, 1);
-  FitOptions options;
-  options.num_starts = 4;
-  options.seed = 77;
-  const MoeFit fit = FitMoe(data, shape, options);
+  for (bool squarem : {true, false}) {
+    FitOptions options;
+    options.num_starts = 4;
+    options.seed = 77;
+    options.squarem = squarem;
+    const MoeFit fit = FitMoe(data, shape, options);
 
-  Rng rng(DeriveSeed(77, 2, 0));
-  int index = 0;
-  const FitResult manual = BestOfStarts(
-      4,
-      [&](Rng& r) {
-        return (index++ % 2 == 0) ? InitDataDriven(data, shape, r) : InitRandom(data, shape, r);
-      },
-      [&](const MoeParams& start) { return FitEm(data, start, FitOptions::DefaultEm()); }, rng);
-  EXPECT_EQ(fit.log_likelihood(), manual.log_likelihood);
-  EXPECT_EQ(fit.result.best_restart, manual.best_restart);
-  EXPECT_EQ(ParamsToJson(fit.params()), ParamsToJson(manual.params));
-  EXPECT_EQ(fit.result.restarts, 4);
-  // The criteria come from the library's parameter count (8 for k = 2, d = 1).
-  EXPECT_EQ(fit.criteria.num_parameters, 8);
-  EXPECT_DOUBLE_EQ(fit.criteria.bic, -2 * fit.log_likelihood() + 8 * std::log(300.0));
-  EXPECT_DOUBLE_EQ(fit.criteria.aic, -2 * fit.log_likelihood() + 16);
-  EXPECT_DOUBLE_EQ(fit.criteria.icl, fit.icl_soft);
-  EXPECT_LE(fit.icl_hard, fit.icl_soft);
-  EXPECT_NEAR(fit.component_size.sum(), 300.0, 1e-9);
+    Rng rng(DeriveSeed(77, 2, 0));
+    int index = 0;
+    const FitResult manual = BestOfStarts(
+        4,
+        [&](Rng& r) {
+          return (index++ % 2 == 0) ? InitDataDriven(data, shape, r) : InitRandom(data, shape, r);
+        },
+        [&](const MoeParams& start) {
+          if (!squarem) return FitEm(data, start, FitOptions::DefaultEm());
+          AcceleratedEmOptions accelerated;
+          accelerated.em = FitOptions::DefaultEm();
+          return FitAcceleratedEm(data, start, accelerated);
+        },
+        rng);
+    EXPECT_EQ(fit.result.estimator, squarem ? "em-squarem" : "em");
+    EXPECT_EQ(fit.log_likelihood(), manual.log_likelihood);
+    EXPECT_EQ(fit.result.best_restart, manual.best_restart);
+    EXPECT_EQ(ParamsToJson(fit.params()), ParamsToJson(manual.params));
+    EXPECT_EQ(fit.result.restarts, 4);
+    // The criteria come from the library's parameter count (8 for k = 2, d = 1).
+    EXPECT_EQ(fit.criteria.num_parameters, 8);
+    EXPECT_DOUBLE_EQ(fit.criteria.bic, -2 * fit.log_likelihood() + 8 * std::log(300.0));
+    EXPECT_DOUBLE_EQ(fit.criteria.aic, -2 * fit.log_likelihood() + 16);
+    EXPECT_DOUBLE_EQ(fit.criteria.icl, fit.icl_soft);
+    EXPECT_LE(fit.icl_hard, fit.icl_soft);
+    EXPECT_NEAR(fit.component_size.sum(), 300.0, 1e-9);
+  }
 }
 
 // Results do not depend on the thread count (starts fitted in parallel).

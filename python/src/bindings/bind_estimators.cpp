@@ -108,6 +108,7 @@ void BindEstimators(py::module_& m) {
       .def_readwrite("num_threads", &FitOptions::num_threads)
       .def_readwrite("min_prior", &FitOptions::min_prior)
       .def_readwrite("fit_temperature", &FitOptions::fit_temperature)
+      .def_readwrite("squarem", &FitOptions::squarem)
       .MOELAB_ENUM_PROPERTY(FitOptions, IclKind, icl, MOELAB_ICL_KINDS)
       .def_readwrite("initial_params", &FitOptions::initial_params)
       .def_readwrite("em", &FitOptions::em)

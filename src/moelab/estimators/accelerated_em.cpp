@@ -101,7 +101,7 @@ FitResult FitAcceleratedEmStandardised(const Dataset& data, const MoeParams& ini
   Vector theta0 = packer.Pack(engine->params());
   double l0 = engine->log_likelihood();
   while (true) {
-    if (evaluations + 2 > options.em.max_iterations) {
+    if (evaluations >= options.em.max_iterations) {
       std::ostringstream os;
       os << "iteration budget: " << evaluations << " EM-map evaluations of max_iterations = "
          << options.em.max_iterations << " (last change " << result.last_change << ")";
@@ -114,10 +114,12 @@ FitResult FitAcceleratedEmStandardised(const Dataset& data, const MoeParams& ini
       return finish(TerminationType::kMaxIterations, os.str());
     }
     ++cycles;
-    // Two plain EM steps; the engine then sits at theta2 (the fallback).
+    // Two plain EM steps (one when only one is left in the budget); the
+    // engine then sits at theta2 (the fallback).
+    const int plain_steps = std::min(2, options.em.max_iterations - evaluations);
     Vector theta[2];
     double l2 = l0;
-    for (int s = 0; s < 2; ++s) {
+    for (int s = 0; s < plain_steps; ++s) {
       const detail::EmEngine::StepReport step = engine->Step();
       ++evaluations;
       if (!step.finite)
@@ -128,9 +130,9 @@ FitResult FitAcceleratedEmStandardised(const Dataset& data, const MoeParams& ini
     }
     double l_new = l2;
     const Vector r = theta[0] - theta0;
-    const Vector v = theta[1] - theta[0] - r;
+    const Vector v = plain_steps == 2 ? Vector(theta[1] - theta[0] - r) : Vector();
     const double r_norm = r.norm(), v_norm = v.norm();
-    if (v_norm > 0.0 && r_norm > 0.0) {
+    if (plain_steps == 2 && v_norm > 0.0 && r_norm > 0.0) {
       const double raw_alpha = -r_norm / v_norm;
       const double alpha = std::clamp(raw_alpha, -step_max, -1.0);
       // At step_max = 1 the step is plain EM's theta2; the ceiling still

@@ -26,9 +26,9 @@
 // counts every pass over the data (E-steps, variance passes, inner IRLS and
 // L-BFGS gate evaluations).
 //
-// A cycle that would exceed the map-evaluation budget is not started (and
-// one with a single evaluation left skips its extrapolation), so iterations
-// never exceed em.max_iterations.
+// A cycle with a single map evaluation left in the budget is one plain EM
+// step, and one with two left skips its extrapolation, so iterations never
+// exceed em.max_iterations (max_iterations = 1 is one EM step).
 //
 // Stopping is judged on the change over one cycle (at least as large as the
 // change of one EM step): options.em's absolute_tolerance, relative_tolerance

@@ -8,6 +8,7 @@
 #include "moelab/core/check.hpp"
 #include "moelab/core/parallel_for.hpp"
 #include "moelab/core/rng.hpp"
+#include "moelab/estimators/accelerated_em.hpp"
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/estimators/prediction.hpp"
@@ -34,6 +35,7 @@ FitEstimator ParseFitEstimator(const std::string& name) {
 EmOptions FitOptions::DefaultEm() {
   EmOptions em;
   em.relative_tolerance = 1e-10;
+  em.gate_newton_steps = 1;
   return em;
 }
 
@@ -78,15 +80,31 @@ void CheckStartMatches(const MoeParams& start, const ModelShape& shape, std::siz
   }
 }
 
-FitResult FitOne(const Dataset& data, const MoeParams& start, const FitOptions& options,
-                 int threads_per_fit) {
+// Expert shares pi_i = sum_n r_ni / n at params.
+Vector ComponentSizes(const Dataset& data, const MoeParams& params) {
+  return Posteriors(params, data.X, data.y).colwise().sum().transpose();
+}
+
+bool Higher(double a, double b) {
+  if (std::isnan(a)) return false;
+  if (std::isnan(b)) return true;
+  return a > b;
+}
+
+}  // namespace
+
+FitResult FitFromStart(const Dataset& data, const MoeParams& start, const FitOptions& options,
+                       int threads_per_fit) {
   switch (options.estimator) {
     case FitEstimator::kEm: {
       EmOptions em = options.em;
       em.num_threads = threads_per_fit;
       em.fit_temperature = options.fit_temperature;
       em.callback = nullptr;
-      return FitEm(data, start, em);
+      if (!options.squarem) return FitEm(data, start, em);
+      AcceleratedEmOptions accelerated;
+      accelerated.em = em;
+      return FitAcceleratedEm(data, start, accelerated);
     }
     case FitEstimator::kMle: {
       MleNloptOptions mle = options.mle;
@@ -102,19 +120,6 @@ FitResult FitOne(const Dataset& data, const MoeParams& start, const FitOptions& 
   }
   ThrowInvalid("FitMoe", "unknown estimator");
 }
-
-// Expert shares pi_i = sum_n r_ni / n at params.
-Vector ComponentSizes(const Dataset& data, const MoeParams& params) {
-  return Posteriors(params, data.X, data.y).colwise().sum().transpose();
-}
-
-bool Higher(double a, double b) {
-  if (std::isnan(a)) return false;
-  if (std::isnan(b)) return true;
-  return a > b;
-}
-
-}  // namespace
 
 MoeFit FitMoe(const Dataset& data, const ModelShape& shape, const FitOptions& options) {
   constexpr const char* kFn = "FitMoe";
@@ -148,7 +153,7 @@ MoeFit FitMoe(const Dataset& data, const ModelShape& shape, const FitOptions& op
   const int threads = static_cast<int>(std::min<std::size_t>(options.num_threads, num));
   const int threads_per_fit = threads > 1 ? 1 : options.num_threads;
   ParallelFor(static_cast<int>(num), threads, [&](int s) {
-    fits[s] = FitOne(data, starts[s], options, threads_per_fit);
+    fits[s] = FitFromStart(data, starts[s], options, threads_per_fit);
   });
 
   MoeFit out;

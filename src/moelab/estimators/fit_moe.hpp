@@ -81,16 +81,26 @@ struct FitOptions {
   IclKind icl = IclKind::kSoftEntropy;  // which ICL MoeFit::criteria.icl holds
   std::vector<MoeParams> initial_params;  // user starts, tried before the drawn ones
 
+  // EM (estimator kEm) accelerated by SQUAREM (estimators/accelerated_em.hpp:
+  // the EM map extrapolated, every cycle at least as good as two EM steps);
+  // false runs plain EM (estimators/em.hpp). Both stop on em's rules; with
+  // SQUAREM they are judged on the change over a cycle of up to three EM
+  // maps, a stricter rule. Same optimum, about half the passes over the data
+  // (README "Performance").
+  bool squarem = true;
   // Options of the individual estimators. Their num_threads, fit_temperature
   // and callback fields are overridden by the fields above (callbacks are
   // not used: starts may run in parallel). The EM default here is stricter
   // than EmOptions' published-protocol 1e-6, because standard errors need
-  // the score to vanish at the estimate.
+  // the score to vanish at the estimate, and generalised (one gate Newton
+  // step per iteration far from the fit, EmOptions::gate_newton_steps = 1):
+  // fewer passes, the same fixed points.
   EmOptions em = DefaultEm();
   MleNloptOptions mle;
   LseCeresOptions lse;
 
-  static EmOptions DefaultEm();  // EmOptions with relative_tolerance = 1e-10
+  static EmOptions DefaultEm();  // EmOptions with relative_tolerance = 1e-10,
+                                 // gate_newton_steps = 1
 
   // Throws std::invalid_argument naming the field.
   void Validate() const;
@@ -122,6 +132,12 @@ struct MoeFit {
 // except that a single expert has no gate parameters (d + 2 in all).
 Index NumModelParameters(const ModelShape& shape, bool fit_temperature);
 Index NumModelParameters(const MoeParams& params, bool fit_temperature);
+
+// The fit of one start exactly as FitMoe runs it (options.estimator, with
+// options.squarem for EM), single-threaded unless threads_per_fit > 1; for
+// drivers that time or record starts one by one.
+FitResult FitFromStart(const Dataset& data, const MoeParams& start, const FitOptions& options,
+                       int threads_per_fit = 1);
 
 // Fits `shape` to `data` (see the header comment). Throws
 // std::invalid_argument for invalid options, data (NaN/Inf, shape.dim !=

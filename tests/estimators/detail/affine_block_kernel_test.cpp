@@ -131,7 +131,7 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesGiveTheSameBits) {
         }
       }
       auto run = [&](bool portable, Matrix* R, Vector* sums) {
-        const Index size = 2 + m + m * m + 1 + m + k * (1 + p + p * p);
+        const Index size = 2 + m + m * m + 1 + m + k * ExpertSumsSize(p);
         *sums = Vector::Zero(size);
         R->resize(rows, k);
         AffineBlockInput in;

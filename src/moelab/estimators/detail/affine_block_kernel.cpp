@@ -201,7 +201,7 @@ template <int P>
   const bool estep = in.y != nullptr, with_old = in.r_old != nullptr;
   Scratch& s = ThreadScratch();
   const Index acc_size = 4 * (p + 1) * (p + 2) / 2, sums_size = (p + 1) * (p + 2) / 2;
-  const Index needed = kC * (p + 1 + 5 * k + 5) + acc_size + sums_size;
+  const Index needed = kC * (p + 1 + 6 * k + 5) + acc_size + sums_size;
   if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
   s.cols.resize(p + 1);
   double* base = s.values.data();
@@ -212,7 +212,8 @@ template <int P>
   double* rr = g + k * kC;        // responsibilities
   double* e = rr + k * kC;        // joint log densities -> responsibilities
   double* ro = e + k * kC;        // previous responsibilities
-  double* lse = ro + k * kC;
+  double* res = ro + k * kC;      // E-step: residuals y - z' gamma_i of the current means
+  double* lse = res + k * kC;
   double* work = lse + kC;
   double* rn = work + kC;
   double* wt = rn + kC;
@@ -286,6 +287,7 @@ template <int P>
           D4 mean = Splat(mi[0]);
           for (Index j = 1; j < p; ++j) mean += mi[j] * Load(cols[j] + r);
           const D4 residual = Load(cols[p] + r) - mean;
+          Store(res + i * kC + r, residual);
           Store(e + i * kC + r, log_g + constant - residual * residual * inv_two_var);
         }
       }
@@ -346,11 +348,13 @@ template <int P>
       }
     }
     if (estep) {
-      // Experts: the Gram of [Z y] weighted by r_i gives mass, Z'R_i y and Z'R_i Z.
+      // Experts: the Gram of [Z e_i] weighted by r_i gives mass, Z'R_i e_i,
+      // Z'R_i Z and e_i'R_i e_i (e_i the residuals of expert i's current mean).
       const int qa = q + 1;
       for (Index i = 0; i < k; ++i) {
+        cols[p] = res + i * kC;
         Gram<(P > 0 ? P + 1 : 0)>(rr + i * kC, cols, qa, c4, sums, acc);
-        double* o = out.experts + i * (1 + p + p * p);
+        double* o = out.experts + i * ExpertSumsSize(p);
         o[0] += sums[0];
         for (int a = 0; a < q; ++a) {
           o[1 + a] += sums[Packed(a, q, qa)];
@@ -360,6 +364,7 @@ template <int P>
             if (a != b) o[1 + p + b + a * p] += v;
           }
         }
+        o[1 + p + p * p] += sums[Packed(q, q, qa)];
       }
     }
     if (with_old) gate_sums(ro, out.q_old, out.gradient_old);

@@ -61,8 +61,15 @@ struct AffineBlockSums {
   double* information = nullptr;     // m x m column-major (with_information)
   double* q_old = nullptr;           // with r_old
   double* gradient_old = nullptr;    // m, with r_old
-  double* experts = nullptr;         // E-step: per expert [mass, Z'R_i y (p), Z'R_i Z (p x p)]
+  double* experts = nullptr;         // E-step: per expert ExpertSumsSize(p) sums
 };
+
+// The E-step's sums of expert i, about its current mean (residuals e_i = y -
+// Z gamma_i): [mass sum r_i, Z'R_i e_i (p), Z'R_i Z (p x p column-major),
+// e_i'R_i e_i]. The M-step solves Z'R_i Z delta = Z'R_i e_i and has the new
+// weighted residual sum of squares as e_i'R_i e_i - delta'Z'R_i e_i without
+// another pass (em_engine.cpp).
+inline constexpr Index ExpertSumsSize(Index p) { return 2 + p + p * p; }
 
 inline constexpr Index kChunkRows = 64;
 

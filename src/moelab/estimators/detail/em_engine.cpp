@@ -19,12 +19,14 @@ namespace moelab::detail {
 struct EmEngine::Scratch {
   SoftmaxIrls::Scratch irls;  // logits, probs, u, v, gram, lse, row_mass, residual
   Matrix joint, aux, aux2;    // B x k (aux, aux2: the gate's block work space)
+  Matrix residual;            // B x k, y - Z gamma_i (column-wise E-step)
   Matrix dlogits;             // B x k, generic gates' dQ/ds
   Vector row;                 // k
   std::vector<Index> selected;
   void Resize(Index rows, Index k, Index p) {
     irls.Resize(rows, k, p);
     joint.resize(rows, k);
+    residual.resize(rows, k);
     aux.resize(rows, k);
     aux2.resize(rows, k);
     dlogits.resize(rows, k);
@@ -37,7 +39,7 @@ namespace {
 
 // E-step per-block column layout: [ll, Q, selection changes, speculative Q_old,
 // gate gradient (m), gate information (m*m), speculative gradient of Q_old (m),
-// then per expert: mass, Z'R_i y (p), Z'R_i Z (p*p)].
+// then per expert the ExpertSumsSize(p) sums of affine_block_kernel.hpp].
 constexpr Index kLl = 0, kQ = 1, kChanges = 2, kSpecQ = 3, kGrad = 4;
 
 // Logit coefficients of an affine gate (Gate::AffineScale c): p x k with rows
@@ -98,7 +100,7 @@ EmEngine::EmEngine(const Dataset& data, const MoeParams& start, const EmOptions&
   scratch_.resize(runner_.num_threads());
   for (auto& s : scratch_) s.Resize(BlockRunner::kRowsPerBlock, k_, p_);
   if (top_k_) selection_.Resize(n_, k_);
-  partials_.resize(ExpertOffset() + k_ * (1 + p_ + p_ * p_), runner_.num_blocks());
+  partials_.resize(ExpertOffset() + k_ * ExpertSumsSize(p_), runner_.num_blocks());
   rss_partials_.resize(k_, runner_.num_blocks());
   EStep(params_, false);
   if (top_k_) accepted_selection_ = selection_;
@@ -118,7 +120,7 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
   const Eigen::ArrayXd inv_two_var = 0.5 / params.experts.variance.array();
   const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
   const Index info_offset = kGrad + m, speculative_offset = info_offset + m * m;
-  const Index expert_offset = ExpertOffset(), per_expert = 1 + p_ + p_ * p_;
+  const Index expert_offset = ExpertOffset(), per_expert = ExpertSumsSize(p_);
   const bool compare = top_k_ && !accepted_selection_.empty();
 
   const bool fused = irls_gate_ && fused_kernel_;
@@ -193,10 +195,12 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
     auto probs = s.irls.probs.topRows(B);
     LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);  // logits := log g
     auto joint = s.joint.topRows(B);
-    joint.noalias() = Zb.lazyProduct(means_coef);
+    auto residual = s.residual.topRows(B);
+    residual.noalias() = Zb.lazyProduct(means_coef);
     for (Index i = 0; i < k_; ++i) {
-      joint.col(i).array() = logits.col(i).array() + constant[i] -
-                             (yb.array() - joint.col(i).array()).square() * inv_two_var[i];
+      residual.col(i) = yb - residual.col(i);
+      joint.col(i).array() =
+          logits.col(i).array() + constant[i] - residual.col(i).array().square() * inv_two_var[i];
     }
     auto Rb = R_.middleRows(b0, B);
     auto log_density = s.irls.lse.head(B);
@@ -220,14 +224,15 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
       q = WeightedLogSum(Rb, logits, top_k_);
     }
     column[kQ] = q;
-    auto weighted_y = s.irls.residual.head(B);
+    auto weighted_residual = s.irls.residual.head(B);
     for (Index i = 0; i < k_; ++i) {
       const Index base = expert_offset + i * per_expert;
       column[base] = Rb.col(i).sum();
-      weighted_y.array() = Rb.col(i).array() * yb.array();
-      column.segment(base + 1, p_).noalias() = Zb.transpose() * weighted_y;
+      weighted_residual.array() = Rb.col(i).array() * residual.col(i).array();
+      column.segment(base + 1, p_).noalias() = Zb.transpose() * weighted_residual;
       Eigen::Map<Matrix> gram(column.data() + base + 1 + p_, p_, p_);
       AddWeightedGram(Zb, Rb.col(i), s.irls.gram, gram);
+      column[base + 1 + p_ + p_ * p_] = weighted_residual.dot(residual.col(i));
     }
   });
   totals_ = partials_.col(0);
@@ -238,10 +243,19 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
 }
 
 ExpertParams EmEngine::ExpertMStep() {
+  // The E-step's sums are about the current means (residuals e_i = y - Z
+  // gamma_i): the weighted least-squares step delta_i solves Z'R_i Z delta =
+  // Z'R_i e_i, and the new weighted residual sum of squares is e_i'R_i e_i -
+  // delta'Z'R_i e_i - no second pass. The subtraction loses about
+  // log10(e'Re / rss) digits; where it would lose more than 6 (a start far
+  // from the fit, an expert collapsing onto a few points) the exact pass
+  // below runs instead, so the variance keeps >= ~10 correct digits.
+  constexpr double kMaxCancellation = 1e-6;
   ExpertParams next = params_.experts;
-  const Index expert_offset = ExpertOffset(), per_expert = 1 + p_ + p_ * p_;
+  const Index expert_offset = ExpertOffset(), per_expert = ExpertSumsSize(p_);
   std::vector<char> updated(k_, 0);
-  Vector mass(k_);
+  Vector mass(k_), rss(k_);
+  bool exact_pass = !fused_kernel_;  // the baseline keeps the earlier two-pass M-step
   for (Index i = 0; i < k_; ++i) {
     const Index base = expert_offset + i * per_expert;
     mass[i] = totals_[base];
@@ -251,28 +265,47 @@ ExpertParams EmEngine::ExpertMStep() {
     }
     const Eigen::Map<const Vector> rhs(totals_.data() + base + 1, p_);
     const Eigen::Map<const Matrix> gram(totals_.data() + base + 1 + p_, p_, p_);
-    Vector gamma;
+    const double residual_ss = totals_[base + 1 + p_ + p_ * p_];
+    Vector delta;
     Eigen::LDLT<Matrix> ldlt(gram);
     const auto pivots = ldlt.vectorD();
     if (ldlt.info() == Eigen::Success &&
         pivots.minCoeff() > 1e-12 * std::max(pivots.cwiseAbs().maxCoeff(), 1e-300)) {
-      gamma = ldlt.solve(rhs);
+      delta = ldlt.solve(rhs);
     } else {
-      // Ill-conditioned (e.g. all mass on one x): a basic least-squares solution.
-      gamma = Eigen::ColPivHouseholderQR<Matrix>(gram).solve(rhs);
+      // Ill-conditioned (e.g. all mass on one x): a basic least-squares
+      // solution, whose residual sum of squares the exact pass computes.
+      delta = Eigen::ColPivHouseholderQR<Matrix>(gram).solve(rhs);
+      exact_pass = true;
     }
-    if (!gamma.allFinite()) {
+    if (!delta.allFinite()) {
       ++empty_expert_events_;
       continue;
     }
-    next.intercept[i] = gamma[0];
-    next.slope.row(i) = gamma.tail(d_).transpose();
+    next.intercept[i] += delta[0];
+    next.slope.row(i) += delta.tail(d_).transpose();
+    rss[i] = residual_ss - delta.dot(rhs);
+    if (!(rss[i] >= kMaxCancellation * residual_ss)) exact_pass = true;
     updated[i] = 1;
   }
-  // Second pass: weighted residual sums of squares at the new coefficients.
+  if (exact_pass) ExactResidualSums(next, &rss);
+  for (Index i = 0; i < k_; ++i) {
+    if (!updated[i]) continue;
+    double variance = rss[i] / mass[i];
+    if (!(variance >= options_.variance_floor)) {
+      variance = options_.variance_floor;
+      ++variance_floor_hits_;
+    }
+    next.variance[i] = variance;
+  }
+  return next;
+}
+
+void EmEngine::ExactResidualSums(const ExpertParams& experts, Vector* rss) {
+  // A pass over the data: sum_n r_ni (y_n - z_n' gamma_i)^2 at the new coefficients.
   Matrix means_coef(p_, k_);
-  means_coef.row(0) = next.intercept.transpose();
-  means_coef.bottomRows(d_) = next.slope.transpose();
+  means_coef.row(0) = experts.intercept.transpose();
+  means_coef.bottomRows(d_) = experts.slope.transpose();
   runner_.Run([&](Index block, int slot) {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
@@ -299,18 +332,8 @@ ExpertParams EmEngine::ExpertMStep() {
           (R_.col(i).segment(b0, B).array() * (yb - means.col(i).array()).square()).sum();
     }
   });
-  Vector rss = rss_partials_.col(0);
-  for (Index b = 1; b < runner_.num_blocks(); ++b) rss += rss_partials_.col(b);
-  for (Index i = 0; i < k_; ++i) {
-    if (!updated[i]) continue;
-    double variance = rss[i] / mass[i];
-    if (!(variance >= options_.variance_floor)) {
-      variance = options_.variance_floor;
-      ++variance_floor_hits_;
-    }
-    next.variance[i] = variance;
-  }
-  return next;
+  *rss = rss_partials_.col(0);
+  for (Index b = 1; b < runner_.num_blocks(); ++b) *rss += rss_partials_.col(b);
 }
 
 namespace {

@@ -8,9 +8,13 @@
 // fixed row blocks computes, per block, the gate log-weights, the expert log
 // densities, R, the log-likelihood, Q(gate) and - for the IRLS gates - its
 // gradient and information at the current gate, and the experts' weighted
-// normal equations (Z' R_i Z, Z' R_i y, sum r_i). A second, exp-free pass gives
-// the weighted residual sums of squares of the new expert coefficients (two
-// passes rather than the cancellation-prone sum r y^2 - gamma' Z' R y).
+// normal equations about their current means (sum r_i, Z'R_i Z, Z'R_i e_i,
+// e_i'R_i e_i with e_i = y - Z gamma_i). The expert M-step is a weighted
+// least-squares step from the current means, and its residual sum of squares
+// e'Re - delta'Z'Re needs no second pass as long as the subtraction is
+// benign, which it is near a fit (the change of the means is small); an
+// exp-free pass computes it exactly otherwise (ExpertMStep). The
+// column-wise baseline (fused_kernel = false) always takes that pass.
 //
 // The engine knows no gate formula; it asks the Gate (model/gates/gate.hpp).
 // A gate whose logits are affine (Gate::AffineScale c) runs the fused kernel:
@@ -97,6 +101,8 @@ class EmEngine {
   // responsibilities in R_previous_ (see TrySpeculativeGateStep).
   void EStep(const MoeParams& params, bool speculative);
   ExpertParams ExpertMStep();
+  // The weighted residual sums of squares of `experts` (one exp-free pass).
+  void ExactResidualSums(const ExpertParams& experts, Vector* rss);
   // IRLS gates. Near convergence SoftmaxIrls::Maximise takes one full Newton
   // step and stops, so its one evaluation (at the trial gate, with the old
   // responsibilities) and the E-step at the candidate see the same gate. This
