@@ -50,12 +50,14 @@
 // data are processed in fixed blocks of rows whose partial sums are reduced in
 // block order, so results are bit-identical for every num_threads. For the
 // IRLS gates (softmax, top-K, temperature with tau fixed) that pass, run at
-// the gate's first Newton trial, also serves as the trial's evaluation, so
-// near convergence an iteration costs one pass plus the exp-free variance
-// pass (the fusion pauses while IRLS needs several Newton steps, when it would
-// cost a pass more). exp and log are vectorised with the same bits on every
-// x86-64 (detail/vector_math.hpp). gate_newton_steps = 1 (generalised EM)
-// makes every iteration of an IRLS gate one such pass plus the variance pass.
+// the gate's first Newton trial, also serves as the trial's evaluation, and
+// the experts' sums are taken about their current means, so that the new
+// variances need no second pass (detail/em_engine.hpp): near convergence an
+// iteration costs one pass (the fusion pauses while IRLS needs several
+// Newton steps, when it would cost a pass more). exp and log are vectorised
+// with the same bits on every x86-64 (detail/vector_math.hpp).
+// gate_newton_steps = 1 (generalised EM) makes every iteration of an IRLS
+// gate one such pass.
 // Measured costs: README "Performance".
 #pragma once
 
