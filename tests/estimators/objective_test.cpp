@@ -104,6 +104,42 @@ TEST(MoeObjectiveTest, GradientMatchesCentralDifferencesForEveryGate) {
   }
 }
 
+// The fused-kernel path (softmax, top-K, temperature with tau fixed) against
+// the generic blocked path: the same function, other arithmetic (the
+// kernel's Fisher-identity gradient from sums about the current means).
+// n = 2999 leaves partial blocks, chunks and 4-row groups.
+TEST(MoeObjectiveTest, FusedKernelPathEqualsTheGenericPath) {
+  int fused_cases = 0;
+  for (const GradientCase& c : GradientCases()) {
+    SCOPED_TRACE(c.name);
+    const Dataset data = SimulateFor(c.truth, 2999, 12);
+    Rng rng(6);
+    const MoeParams at = Perturb(c.truth, 0.3, rng);
+    const MoeObjective fused(data, at, c.fit_temperature);
+    MoeObjective generic(data, at, c.fit_temperature);
+    generic.UseGenericPath();
+    // Exactly the affine gates with the reference gauge and tau fixed.
+    const bool expected = c.name.rfind("softmax", 0) == 0 || c.name.rfind("topk", 0) == 0 ||
+                          c.name == "temperature";
+    EXPECT_EQ(fused.uses_fused_kernel(), expected);
+    if (!fused.uses_fused_kernel()) continue;
+    ++fused_cases;
+    const Vector x = fused.Pack(at);
+    Vector g_fused, g_generic;
+    const double v_fused = fused.NegativeLogLikelihood(x, &g_fused);
+    const double v_generic = generic.NegativeLogLikelihood(x, &g_generic);
+    // Round-off of sums of ~3000 terms of size ~1 in another order: ~1e-13
+    // relative; any formula error is O(1).
+    EXPECT_NEAR(v_fused, v_generic, 1e-12 * std::abs(v_generic));
+    EXPECT_DOUBLE_EQ(fused.NegativeLogLikelihood(x, nullptr), v_fused);
+    const double scale = std::max(1.0, g_generic.lpNorm<Eigen::Infinity>());
+    for (Index j = 0; j < x.size(); ++j) {
+      EXPECT_NEAR(g_fused[j], g_generic[j], 1e-10 * scale) << "entry " << j;
+    }
+  }
+  EXPECT_EQ(fused_cases, 5);
+}
+
 TEST(MoeObjectiveTest, TemperatureEntryIsPresentOnlyWhenFitted) {
   const Dataset data = SimulateFor(GetPreset("temperature").truth, 50, 1);
   const MoeObjective without(data, GetPreset("temperature").truth, false);

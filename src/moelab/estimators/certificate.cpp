@@ -338,6 +338,7 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
     if (saddle_direction.size() > 0) {
       double escape_gain = -std::numeric_limits<double>::infinity();
       for (double sign : {1.0, -1.0}) {
+        if (escape_gain > options.probe_tolerance) break;  // one rise confirms the saddle
         const Vector start_theta = theta + sign * options.probe_separation * saddle_direction;
         const std::optional<double> gain = run_probe(objective.Unpack(start_theta));
         if (gain) escape_gain = std::max(escape_gain, *gain);
@@ -355,7 +356,9 @@ FitCertificate CertifyFit(const Dataset& data, const FitResult& fit, bool fit_te
     }
     const std::vector<Pair> pairs = AtomPairs(fit.params, data, sd);
     for (const Pair& pair : pairs) {
-      if (cert.probes >= options.probe_pairs || pair.distance > options.probe_radius) break;
+      if (cert.probes >= options.probe_pairs || pair.distance > options.probe_radius ||
+          cert.probe_gain > options.probe_tolerance)  // one gain fails the test already
+        break;
       MoeParams start = fit.params;
       const double sigma =
           std::sqrt(0.5 * (start.experts.variance[pair.i] + start.experts.variance[pair.j]));

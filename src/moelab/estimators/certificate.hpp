@@ -59,7 +59,9 @@
 //     expert intercepts apart by +-probe_separation sqrt(mean variance),
 //     refit with the caller's short refit and record the gain in
 //     log-likelihood. A gain > probe_tolerance is not certified (and the
-//     better point is returned, so a caller can continue from it).
+//     better point is returned, so a caller can continue from it); probing
+//     stops at the first such gain (saddle-escape refits included), since
+//     one is enough to fail the test.
 //  8. Global evidence (moelab's choice between two readings, `global_test`):
 //     kStartAgreement: with several starts, at least
 //     min(min_agreeing_starts, starts) of them must end within

@@ -119,8 +119,16 @@ CertifiedFit FitCertified(const Dataset& data, const std::vector<MoeParams>& sta
   // hundredth of it is enough, and far cheaper in flat directions.
   probe_fitter.em.absolute_tolerance =
       std::max(options.fitter.em.absolute_tolerance, 0.01 * options.certificate.probe_tolerance);
+  // It may also stop as soon as it has gained ten times the tolerance: the
+  // probe then fails the certificate either way, and the repair that
+  // continues from its point fits to the full tolerance.
   const ProbeRefit refit = [&](const MoeParams& start) {
-    return fit_from(start, probe_fitter);
+    AcceleratedEmOptions o = probe_fitter;
+    const double enough = fit.log_likelihood + 10.0 * options.certificate.probe_tolerance;
+    o.em.callback = [enough](const IterationSummary& step) {
+      return step.log_likelihood > enough ? CallbackReturn::kStop : CallbackReturn::kContinue;
+    };
+    return fit_from(start, o);
   };
   const bool fit_tau = options.fitter.em.fit_temperature;
   const double floor = options.fitter.em.variance_floor;

@@ -31,6 +31,15 @@
 //   dl/da_i         = sum_n r_ni e_ni x_n / nu_i,
 //   dl/dlog(nu_i)   = sum_n r_ni (e_ni^2 / (2 nu_i) - 1/2).
 //
+// Speed: for the gates with affine logits and the reference-expert gauge
+// (softmax, top-K, temperature with tau fixed) the value and gradient come
+// from EM's fused per-chunk kernel (detail/affine_block_kernel.hpp): by
+// Fisher's identity the gradient of l is that of EM's Q at the current
+// parameters, whose gate part and expert sums the kernel forms in one sweep.
+// Every other gate takes the generic blocked path (the same formulas through
+// Gate::SelectedLogits / AccumulateLogitGradient). The two agree to
+// round-off (tested).
+//
 // Non-finite values (parameters so large that logits or residuals overflow)
 // give NegativeLogLikelihood = +inf and a zero gradient; the caller decides
 // what to do (mle_nlopt stops with the last finite iterate).
@@ -73,6 +82,11 @@ class MoeObjective {
   double NegativeLogLikelihood(const Eigen::Ref<const Vector>& packed,
                                Vector* gradient) const;
 
+  // Whether NegativeLogLikelihood runs the fused kernel (see "Speed").
+  bool uses_fused_kernel() const { return fused_; }
+  // Forces the generic path (tests compare the two; benchmarks time them).
+  void UseGenericPath() { fused_ = false; }
+
  private:
   const Dataset& data_;
   MoeParams shape_;
@@ -81,6 +95,11 @@ class MoeObjective {
   Index dim_;
   std::vector<Index> free_gate_;
   Index num_parameters_;
+  bool fused_ = false;
+  Matrix Z_;  // [1 X] for the fused kernel (empty otherwise)
+
+  double GenericNegativeLogLikelihood(const MoeParams& params, Vector* gradient) const;
+  double FusedNegativeLogLikelihood(const MoeParams& params, Vector* gradient) const;
 };
 
 }  // namespace moelab
