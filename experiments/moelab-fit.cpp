@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     cli.AddString("na", &na,
                   "missing values (empty, NA, NaN, N/A) in a used column: drop (the row, "
                   "counted) or error");
-    cli.AddString("gate", &gate_name, "softmax, topk, temperature or activation");
+    cli.AddString("gate", &gate_name, GateKindNames());
     cli.AddString("k", &k_text,
                   "numbers of experts: one (2), a list (1,2,4) or a range (1:4); each in [1, 50]");
     cli.AddInt("top-k", &top_k, "top-K gate: experts selected per x, in [1, k] (0 = k - 1, at least 1)");

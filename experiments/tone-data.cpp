@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     cli.AddString("data", &data_path,
                   "CSV with a header; the last column is y, the others x (default: the shipped "
                   "tone data, looked up in this order: " + where + ")");
-    cli.AddString("gates", &gates_text, "comma-separated gates: softmax, topk, temperature, activation");
+    cli.AddString("gates", &gates_text, "comma-separated gates: " + GateKindNames());
     cli.AddInt("k-max", &k_max, "largest number of experts", {1, 50});
     cli.AddInt("starts", &starts, "EM starts per fit (data-driven and random alternating)", {1, 100000});
     cli.AddInt("threads", &threads, "threads (starts in parallel; same numbers for any count)", {1, 1024});

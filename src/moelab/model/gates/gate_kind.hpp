@@ -14,6 +14,8 @@ enum class GateKind { kSoftmax, kTopK, kTemperature, kActivation, kNormalisedSig
 const std::vector<GateKind>& AllGateKinds();
 // The registered name ("softmax", "topk", ...).
 const char* ToString(GateKind kind);
+// The registered names, comma-separated (for help texts and errors).
+std::string GateKindNames();
 // Parses a registered name; throws std::invalid_argument listing the valid names.
 GateKind ParseGateKind(const std::string& name);
 

@@ -60,13 +60,17 @@ const char* ToString(GateKind kind) {
   return "unknown";
 }
 
+std::string GateKindNames() {
+  std::string names;
+  for (const Entry& e : Registry()) names += (names.empty() ? "" : ", ") + std::string(e.gate->name());
+  return names;
+}
+
 GateKind ParseGateKind(const std::string& name) {
-  std::string valid;
   for (const Entry& e : Registry()) {
     if (name == e.gate->name()) return e.kind;
-    valid += (valid.empty() ? "" : ", ") + std::string(e.gate->name());
   }
-  throw std::invalid_argument("unknown gate '" + name + "' (valid: " + valid + ")");
+  throw std::invalid_argument("unknown gate '" + name + "' (valid: " + GateKindNames() + ")");
 }
 
 }  // namespace moelab
