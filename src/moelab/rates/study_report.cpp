@@ -21,15 +21,20 @@ std::string Num(double v, const char* format = "%.6g") {
   return buffer;
 }
 
+// Position of `column` in value_columns; value_columns.size() when absent.
+std::size_t ColumnIndex(const std::vector<std::string>& value_columns, const std::string& column) {
+  for (std::size_t c = 0; c < value_columns.size(); ++c)
+    if (value_columns[c] == column) return c;
+  return value_columns.size();
+}
+
 // Per n: the mean of `column` over the cells (a NaN counts as 0 in the sum and
 // as a cell in the count); empty when the study has no such column.
 std::map<Index, std::pair<double, int>> MeanByN(const std::vector<std::string>& value_columns,
                                                 const std::vector<CellRecord>& records,
                                                 const std::string& column) {
   std::map<Index, std::pair<double, int>> out;
-  std::size_t col = value_columns.size();
-  for (std::size_t c = 0; c < value_columns.size(); ++c)
-    if (value_columns[c] == column) col = c;
+  const std::size_t col = ColumnIndex(value_columns, column);
   if (col == value_columns.size()) return out;
   for (const auto& r : records) {
     auto& slot = out[r.key.n];
@@ -37,6 +42,23 @@ std::map<Index, std::pair<double, int>> MeanByN(const std::vector<std::string>& 
     ++slot.second;  // a NaN (failed fit) counts as not certified / not diverged
   }
   return out;
+}
+
+// The smallest certified fraction over n; NaN when no certificate was recorded.
+double MinCertifiedFraction(const std::vector<std::string>& value_columns,
+                            const std::vector<CellRecord>& records) {
+  double min_certified = NAN;
+  for (const auto& [n, v] : MeanByN(value_columns, records, "certified")) {
+    const double fraction = v.first / v.second;
+    if (std::isnan(min_certified) || fraction < min_certified) min_certified = fraction;
+  }
+  return min_certified;
+}
+
+// "fewer than 90 %" / "< 0.90": kMinCertifiedFraction in words.
+std::string CertifiedThresholdText(bool percent) {
+  return percent ? Num(100.0 * kMinCertifiedFraction, "%.0f") + " %"
+                 : Num(kMinCertifiedFraction, "%.2f");
 }
 
 std::string Family(const std::string& column) {
@@ -60,11 +82,7 @@ std::vector<SlopeRow> FitStudySlopes(const std::string& study, const TheorySetti
                                      const SlopeFitOptions& options) {
   std::map<Index, std::vector<const CellRecord*>> by_n;
   for (const auto& r : records) by_n[r.key.n].push_back(&r);
-  double min_certified = NAN;
-  for (const auto& [n, v] : MeanByN(value_columns, records, "certified")) {
-    const double fraction = v.first / v.second;
-    if (std::isnan(min_certified) || fraction < min_certified) min_certified = fraction;
-  }
+  const double min_certified = MinCertifiedFraction(value_columns, records);
   std::vector<SlopeRow> rows;
   for (std::size_t c = 0; c < value_columns.size(); ++c) {
     if (!IsSlopeColumn(value_columns[c])) continue;
@@ -102,9 +120,7 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
   std::string line = "cells: " + std::to_string(records.size()) + "; termination:";
   for (const auto& [status, count] : statuses) line += " " + status + " x" + std::to_string(count);
   facts.lines.push_back(line);
-  std::size_t iter_col = value_columns.size();
-  for (std::size_t c = 0; c < value_columns.size(); ++c)
-    if (value_columns[c] == "iterations") iter_col = c;
+  const std::size_t iter_col = ColumnIndex(value_columns, "iterations");
   std::map<Index, std::pair<double, int>> iterations, seconds;
   for (const auto& r : records) {
     if (iter_col < r.values.size()) {
@@ -123,8 +139,8 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
   if (!seconds.empty()) facts.lines.push_back(sec);
   // Floor hits (variance_floor.hpp): a fit held up by the floor is reported,
   // never silent.
-  for (std::size_t c = 0; c < value_columns.size(); ++c) {
-    if (value_columns[c] != "variance_floor_hits") continue;
+  if (const std::size_t c = ColumnIndex(value_columns, "variance_floor_hits");
+      c < value_columns.size()) {
     int cells = 0;
     double hits = 0.0;
     for (const auto& r : records)
@@ -140,8 +156,7 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
       for (const auto& [n, v] : by_n) line += " " + std::to_string(n) + ":" + Num(v.first / v.second, "%.2f");
       return line;
     };
-    bool low = false;
-    for (const auto& [n, v] : certified) low = low || v.first / v.second < kMinCertifiedFraction;
+    const bool low = MinCertifiedFraction(value_columns, records) < kMinCertifiedFraction;
     facts.lines.push_back(fractions("certified fraction by n:", certified));
     facts.lines.push_back(
         fractions("gate-diverged fraction by n:", MeanByN(value_columns, records, "gate_diverged")));
@@ -153,7 +168,8 @@ StudyFacts DescribeCells(const std::string& study, const std::vector<std::string
           "loss-saturated fraction by n (infimum gauge at its u -> 0 limit):", saturated));
     if (low)
       facts.lines.push_back(
-          "INCONCLUSIVE: fewer than 90 % of the fits are certified at some n, so the slopes "
+          "INCONCLUSIVE: fewer than " + CertifiedThresholdText(true) +
+          " of the fits are certified at some n, so the slopes "
           "describe where the optimiser stopped as much as the estimator (uncertified fits are "
           "kept in every slope, not dropped)");
   }
@@ -170,7 +186,7 @@ std::string FormatSlopeRow(const SlopeRow& row) {
   std::string verdict = ToString(row.verdict);
   if (row.inconclusive) {
     verdict += " (INCONCLUSIVE: certified fraction " + Num(row.min_certified_fraction, "%.2f") +
-               " < 0.90 at some n)";
+               " < " + CertifiedThresholdText(false) + " at some n)";
   } else if (row.verdict == Verdict::kFasterThanTheory ||
              row.verdict == Verdict::kSlowerThanTheory) {
     verdict += std::isnan(row.min_certified_fraction)
