@@ -278,7 +278,7 @@ FitResult EngineFit(const Dataset& data, const MoeParams& init, const EmOptions&
 // generalised EM with one gate Newton step per iteration
 // (EmOptions::gate_newton_steps = 1), 3 = 2 accelerated by SQUAREM
 // (FitAcceleratedEm; it judges the tolerance on the change over a cycle of
-// three EM maps, a stricter rule). Counters per start: EM iterations (EM-map
+// three EM maps, a stricter rule) - FitMoe's EM default (FitFromStart). Counters per start: EM iterations (EM-map
 // evaluations), E-step evaluations, passes over the data; every start must
 // converge.
 void BM_EmFitStarts(benchmark::State& state) {
