@@ -105,9 +105,9 @@ TEST(AcceleratedEmTest, SameOptimumAsPlainEmOnOverFittedDataWithFarFewerPasses) 
       << "plain " << plain.data_passes << " passes, accelerated " << fast.data_passes;
 }
 
-TEST(AcceleratedEmTest, HandOffToLbfgsReachesPlainEmsOptimumInAFractionOfThePasses) {
+TEST(AcceleratedEmTest, HandOffToAPolishReachesPlainEmsOptimumInAFractionOfThePasses) {
   // The certified protocol's fitter: SQUAREM until a cycle gains <= 1e-2,
-  // an L-BFGS polish of the exact log-likelihood, SQUAREM to 1e-8 again
+  // an SLSQP polish of the exact log-likelihood, SQUAREM to 1e-8 again
   // (cut and polished again if it crawls, see the next test).
   // Seed 3, over-fitted, near-truth start: plain EM crawls 13,439
   // iterations to its fixed point. Over seeds 1-16 (measured when written)
@@ -131,7 +131,7 @@ TEST(AcceleratedEmTest, HandOffToLbfgsReachesPlainEmsOptimumInAFractionOfThePass
 }
 
 TEST(AcceleratedEmTest, CrawlingSquaremIsCutAndPolishedAgain) {
-  // The same problem with polishes of only 5 L-BFGS evaluations: they cannot
+  // The same problem with polishes of only 5 SLSQP evaluations: they cannot
   // finish the flat directions, so SQUAREM crawls after each and is cut after
   // 200 EM maps and polished again, 3 polishes in all; the last SQUAREM run
   // has the whole remaining budget and must still converge to plain EM's
@@ -146,7 +146,7 @@ TEST(AcceleratedEmTest, CrawlingSquaremIsCutAndPolishedAgain) {
   options.polish_max_evaluations = 5;
   const CertifiedFit handed = FitCertified(p.data, {p.start}, options);
   ASSERT_EQ(handed.fit.termination, TerminationType::kConverged) << handed.fit.message;
-  EXPECT_NE(handed.fit.message.find("3 L-BFGS polish(es)"), std::string::npos)
+  EXPECT_NE(handed.fit.message.find("3 SLSQP polish(es)"), std::string::npos)
       << handed.fit.message;
   EXPECT_GT(handed.fit.iterations, 2 * 200) << handed.fit.message;
   EXPECT_NEAR(handed.fit.log_likelihood, plain.log_likelihood, 1e-6);

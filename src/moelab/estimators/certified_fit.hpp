@@ -1,11 +1,12 @@
 // The certified-fit protocol: fits from several starts with accelerated EM to
-// an absolute log-likelihood tolerance (SQUAREM while EM gains much, an
-// L-BFGS polish once it slows down - over-fitted EM is sublinear there - then
-// SQUAREM again to the stopping rule), keeps the best, certifies it
+// an absolute log-likelihood tolerance (SQUAREM while EM gains much, a
+// quasi-Newton polish (NLopt SLSQP) once it slows down - over-fitted EM is
+// sublinear there - then SQUAREM again to the stopping rule, polished again
+// when it crawls), keeps the best, certifies it
 // (certificate.hpp) and repairs what can be repaired: when a probe finds a
 // higher likelihood it continues from the probe's point; when only the score
 // or the Newton decrement fails (EM crawling along a nearly flat direction)
-// it hands off to an NLopt L-BFGS polish of the exact log-likelihood. EM then
+// it hands off to an SLSQP polish of the exact log-likelihood. EM then
 // converges again from the new point and the fit is certified afresh.
 //
 // What is certified is the returned fit; a fit that is not certified is
@@ -35,12 +36,12 @@ struct CertifiedFitOptions {
   int probe_max_iterations = 3000;  // EM-map evaluations of one probe refit, which
                                     // stops at |dl| <= probe_tolerance / 100; >= 1
   int max_probe_rounds = 3;         // repairs in all (continuations from a better probe
-                                    // point, L-BFGS polishes); >= 0
-  int polish_max_evaluations = 2000;  // NLopt L-BFGS polish of the exact log-likelihood
+                                    // point, SLSQP polishes); >= 0
+  int polish_max_evaluations = 2000;  // NLopt SLSQP polish of the exact log-likelihood
                                       // when only the score or Newton decrement fails,
                                       // and in the hand-off below (0 = never); >= 0
   double handoff_tolerance = 1e-2;  // accelerated fits: SQUAREM until its cycle gains
-                                    // <= this (log-likelihood units), then an L-BFGS
+                                    // <= this (log-likelihood units), then an SLSQP
                                     // polish of the exact log-likelihood, then SQUAREM to
                                     // fitter.em.absolute_tolerance again, so the stopping
                                     // rule is EM's (0 = no hand-off); >= 0
@@ -55,7 +56,7 @@ struct CertifiedFit {
   FitCertificate certificate;    // of `fit`
   std::vector<double> start_log_likelihoods;  // per start (NaN: unusable)
   int probe_rounds = 0;          // continuations from a better probe point
-  int polish_rounds = 0;         // L-BFGS polishes (each followed by EM)
+  int polish_rounds = 0;         // SLSQP polishes (each followed by EM)
   long long certificate_passes = 0;  // passes of the certificates (probes included),
                                      // part of fit.data_passes
 };
