@@ -425,9 +425,74 @@ template <int P, int K>
   }
 }
 
+// rss[i] += sum_r r_ri (y_r - z_r' mean_i)^2: rows in fours (the last group
+// zero-padded), expert loop inside, one accumulator per expert.
+template <int P, int K>
+[[gnu::always_inline]] inline void RssBody(const ExpertRssInput& in, double* rss) {
+  const Index p = P > 0 ? P : in.p, k = K > 0 ? K : in.k;
+  Scratch& s = ThreadScratch();
+  const Index needed = 4 * (k + p + 1);
+  if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
+  double* acc = s.values.data();  // 4 lanes per expert
+  double* pad = acc + 4 * k;      // the last rows: y, z columns 1.., r columns
+  std::fill(acc, acc + 4 * k, 0.0);
+  D4 a4[K > 0 ? K : 1];  // K > 0: register accumulators
+  for (auto& v : a4) v = D4{};
+  auto group = [&](const double* y, const double* const* z, const double* const* r, Index stride_z,
+                   Index stride_r, Index row) {
+    D4 zr[P > 0 ? P : 1];
+    if constexpr (P > 0) {
+#pragma GCC unroll 8
+      for (int j = 1; j < P; ++j) zr[j] = Load(z[0] + j * stride_z + row);
+    }
+    const D4 yv = Load(y + row);
+#pragma GCC unroll 8
+    for (Index i = 0; i < k; ++i) {
+      const double* mi = in.means + i * p;
+      D4 mean = Splat(mi[0]);
+#pragma GCC unroll 8
+      for (Index j = 1; j < p; ++j) {
+        if constexpr (P > 0) {
+          mean += mi[j] * zr[j];
+        } else {
+          mean += mi[j] * Load(z[0] + j * stride_z + row);
+        }
+      }
+      const D4 residual = yv - mean;
+      const D4 term = Load(r[0] + i * stride_r + row) * (residual * residual);
+      if constexpr (K > 0) {
+        a4[i] += term;
+      } else {
+        Store(acc + 4 * i, Load(acc + 4 * i) + term);
+      }
+    }
+  };
+  const double* z0 = in.z;
+  const double* r0 = in.r;
+  Index row = 0;
+  for (; row + 4 <= in.rows; row += 4) group(in.y, &z0, &r0, in.z_stride, in.r_stride, row);
+  if (row < in.rows) {
+    // Padding rows: y = z = r = 0 adds nothing.
+    std::fill(pad, pad + 4 * (k + p + 1), 0.0);
+    for (Index l = 0; row + l < in.rows; ++l) {
+      pad[l] = in.y[row + l];
+      for (Index j = 1; j < p; ++j) pad[4 * (1 + j) + l] = in.z[j * in.z_stride + row + l];
+      for (Index i = 0; i < k; ++i) pad[4 * (1 + p + i) + l] = in.r[i * in.r_stride + row + l];
+    }
+    const double* pz = pad + 4;
+    const double* pr = pad + 4 * (1 + p);
+    group(pad, &pz, &pr, 4, 4, 0);
+  }
+  for (Index i = 0; i < k; ++i) rss[i] += Reduce(K > 0 ? a4[i] : Load(acc + 4 * i));
+}
+
 template <int P, int K>
 void RunPortable(const AffineBlockInput& in, const AffineBlockSums& out) {
   Body<P, K>(in, out);
+}
+template <int P, int K>
+void RunPortable(const ExpertRssInput& in, double* rss) {
+  RssBody<P, K>(in, rss);
 }
 
 #if defined(MOELAB_AFFINE_AVX2)
@@ -436,6 +501,10 @@ __attribute__((target("avx2"))) void RunAvx2(const AffineBlockInput& in,
                                              const AffineBlockSums& out) {
   Body<P, K>(in, out);
 }
+template <int P, int K>
+__attribute__((target("avx2"))) void RunAvx2(const ExpertRssInput& in, double* rss) {
+  RssBody<P, K>(in, rss);
+}
 
 bool HasAvx2() {
   static const bool has = __builtin_cpu_supports("avx2");
@@ -443,8 +512,8 @@ bool HasAvx2() {
 }
 #endif
 
-template <int P, int K>
-void Dispatch(const AffineBlockInput& in, const AffineBlockSums& out, bool portable) {
+template <int P, int K, typename In, typename Out>
+void Dispatch(const In& in, const Out& out, bool portable) {
   (void)portable;  // no AVX2 copy off x86
 #if defined(MOELAB_AFFINE_AVX2)
   if (!portable && HasAvx2()) return RunAvx2<P, K>(in, out);
@@ -454,8 +523,8 @@ void Dispatch(const AffineBlockInput& in, const AffineBlockSums& out, bool porta
 
 // Specialised for k = 2 and 3 (the common fits; the expert loops unroll) and
 // p <= 5; the generic copy takes the rest.
-template <int P>
-void DispatchOnK(const AffineBlockInput& in, const AffineBlockSums& out, bool portable) {
+template <int P, typename In, typename Out>
+void DispatchOnK(const In& in, const Out& out, bool portable) {
   switch (in.k) {
     case 2:
       return Dispatch<P, 2>(in, out, portable);
@@ -466,7 +535,8 @@ void DispatchOnK(const AffineBlockInput& in, const AffineBlockSums& out, bool po
   }
 }
 
-void DispatchOnP(const AffineBlockInput& in, const AffineBlockSums& out, bool portable) {
+template <typename In, typename Out>
+void DispatchOnP(const In& in, const Out& out, bool portable) {
   switch (in.p) {
     case 2:
       return DispatchOnK<2>(in, out, portable);
@@ -493,11 +563,19 @@ void AccumulateAffineBlockPortable(const AffineBlockInput& in, const AffineBlock
   DispatchOnP(in, out, true);
 }
 
+void AccumulateExpertRss(const ExpertRssInput& in, double* rss) { DispatchOnP(in, rss, false); }
+
+void AccumulateExpertRssPortable(const ExpertRssInput& in, double* rss) {
+  DispatchOnP(in, rss, true);
+}
+
 #else  // no vector extensions: callers use the column-wise kernels
 
 bool AffineBlockKernelAvailable() { return false; }
 void AccumulateAffineBlock(const AffineBlockInput&, const AffineBlockSums&) {}
 void AccumulateAffineBlockPortable(const AffineBlockInput&, const AffineBlockSums&) {}
+void AccumulateExpertRss(const ExpertRssInput&, double*) {}
+void AccumulateExpertRssPortable(const ExpertRssInput&, double*) {}
 
 #endif
 

@@ -76,4 +76,19 @@ void AccumulateAffineBlock(const AffineBlockInput& in, const AffineBlockSums& ou
 // two bit for bit.
 void AccumulateAffineBlockPortable(const AffineBlockInput& in, const AffineBlockSums& out);
 
+// The expert M-step's second pass over a row block: rss[i] += sum_r r_ri
+// (y_r - z_r' means_i)^2 for i < k (means: p x k column-major; Z and r as in
+// AffineBlockInput). Same 4-lane order and dispatch as the kernel above.
+struct ExpertRssInput {
+  Index rows = 0, p = 0, k = 0;
+  const double* z = nullptr;
+  Index z_stride = 0;
+  const double* y = nullptr;
+  const double* means = nullptr;
+  const double* r = nullptr;
+  Index r_stride = 0;
+};
+void AccumulateExpertRss(const ExpertRssInput& in, double* rss);
+void AccumulateExpertRssPortable(const ExpertRssInput& in, double* rss);
+
 }  // namespace moelab::detail
