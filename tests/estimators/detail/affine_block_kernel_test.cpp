@@ -223,7 +223,7 @@ TEST(AffineBlockKernelTest, ExpertRssMatchesAPlainLoop) {
       for (Index i = 0; i < k; ++i) {
         for (Index j = 0; j < p; ++j) means(j, i) = StandardNormal(rng);
       }
-      ExpertRssInput in;
+      AffineBlockInput in;
       in.rows = rows;
       in.p = p;
       in.k = k;

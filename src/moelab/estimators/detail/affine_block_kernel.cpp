@@ -436,7 +436,7 @@ template <int P, int K>
 // rss[i] += sum_r r_ri (y_r - z_r' mean_i)^2: rows in fours (the last group
 // zero-padded), expert loop inside, one accumulator per expert.
 template <int P, int K>
-[[gnu::always_inline]] inline void RssBody(const ExpertRssInput& in, double* rss) {
+[[gnu::always_inline]] inline void RssBody(const AffineBlockInput& in, double* rss) {
   const Index p = P > 0 ? P : in.p, k = K > 0 ? K : in.k;
   Scratch& s = ThreadScratch();
   const Index needed = 4 * (k + p + 1);
@@ -499,7 +499,7 @@ void RunPortable(const AffineBlockInput& in, const AffineBlockSums& out) {
   Body<P, K>(in, out);
 }
 template <int P, int K>
-void RunPortable(const ExpertRssInput& in, double* rss) {
+void RunPortable(const AffineBlockInput& in, double* rss) {
   RssBody<P, K>(in, rss);
 }
 
@@ -510,7 +510,7 @@ __attribute__((target("avx2,fma"))) void RunAvx2(const AffineBlockInput& in,
   Body<P, K>(in, out);
 }
 template <int P, int K>
-__attribute__((target("avx2,fma"))) void RunAvx2(const ExpertRssInput& in, double* rss) {
+__attribute__((target("avx2,fma"))) void RunAvx2(const AffineBlockInput& in, double* rss) {
   RssBody<P, K>(in, rss);
 }
 
@@ -571,9 +571,9 @@ void AccumulateAffineBlockPortable(const AffineBlockInput& in, const AffineBlock
   DispatchOnP(in, out, true);
 }
 
-void AccumulateExpertRss(const ExpertRssInput& in, double* rss) { DispatchOnP(in, rss, false); }
+void AccumulateExpertRss(const AffineBlockInput& in, double* rss) { DispatchOnP(in, rss, false); }
 
-void AccumulateExpertRssPortable(const ExpertRssInput& in, double* rss) {
+void AccumulateExpertRssPortable(const AffineBlockInput& in, double* rss) {
   DispatchOnP(in, rss, true);
 }
 
@@ -582,8 +582,8 @@ void AccumulateExpertRssPortable(const ExpertRssInput& in, double* rss) {
 bool AffineBlockKernelAvailable() { return false; }
 void AccumulateAffineBlock(const AffineBlockInput&, const AffineBlockSums&) {}
 void AccumulateAffineBlockPortable(const AffineBlockInput&, const AffineBlockSums&) {}
-void AccumulateExpertRss(const ExpertRssInput&, double*) {}
-void AccumulateExpertRssPortable(const ExpertRssInput&, double*) {}
+void AccumulateExpertRss(const AffineBlockInput&, double*) {}
+void AccumulateExpertRssPortable(const AffineBlockInput&, double*) {}
 
 #endif
 

@@ -277,7 +277,7 @@ ExpertParams EmEngine::ExpertMStep() {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
     if (fused_kernel_) {
-      ExpertRssInput in;
+      AffineBlockInput in;
       in.rows = B;
       in.p = p_;
       in.k = k_;
