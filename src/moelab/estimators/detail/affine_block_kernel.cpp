@@ -159,7 +159,8 @@ Scratch& ThreadScratch() {
 //      joint's softmax needs no log g).
 // Then the gate sums (log g_i = l_i - M - log S formed on the fly) and the
 // Grams, each with its weights computed inside the accumulation loop.
-// K > 0: k = K at compile time (the loops over the experts unroll).
+// K > 0: k = K at compile time (the loops over the experts unroll); K = 2
+// also halves the exps (one of a row's two arguments is exactly 0).
 template <int P, int K>
 [[gnu::always_inline]] inline void Body(const AffineBlockInput& in, const AffineBlockSums& out) {
   const Index p = P > 0 ? P : in.p, k = K > 0 ? K : in.k, m = (k - 1) * p;
@@ -274,10 +275,24 @@ template <int P, int K>
         for (Index i = 0; i < k; ++i) Store(e + i * kC + r, Load(e + i * kC + r) - max_a);
         Store(shift + r, max_a);
       }
+      if constexpr (K == 2) {
+        // One of the two exp arguments of a row is the maximum's exact 0
+        // (exp(0) = 1): exp only the other, sh_0 + sh_1 (0 + x = x exactly).
+        Store(g + r, Load(sh + r) + Load(sh + kC + r));
+        if (estep) Store(g + kC + r, Load(e + r) + Load(e + kC + r));
+      }
     }
 
     // Sweep 2: the exps (exp(-inf) = 0 for unselected experts).
-    if (full) {
+    if constexpr (K == 2) {
+      // k = 2: half the exps, the same bits (see sweep 1).
+      if (full && estep) {
+        ExpArray(g, g, 2 * kC);
+      } else {
+        ExpArray(g, g, c4);
+        if (estep) ExpArray(g + kC, g + kC, c4);
+      }
+    } else if (full) {
       ExpArray(sh, g, k * kC);
       if (estep) ExpArray(e, e, k * kC);
     } else {
@@ -290,6 +305,15 @@ template <int P, int K>
     // Sweep 3: normalise; responsibilities out; log T by products.
     D4 prod_t = Splat(1.0), shift_sum{};
     for (Index r = 0; r < c4; r += 4) {
+      if constexpr (K == 2) {
+        const D4 one = Splat(1.0), t_g = Load(g + r), t_e = Load(g + kC + r);
+        Store(g + r, Load(sh + r) == zero ? one : t_g);
+        Store(g + kC + r, Load(sh + kC + r) == zero ? one : t_g);
+        if (estep) {
+          Store(e + r, Load(e + r) == zero ? one : t_e);
+          Store(e + kC + r, Load(e + kC + r) == zero ? one : t_e);
+        }
+      }
       D4 sum_g = Load(g + r);
 #pragma GCC unroll 8
       for (Index i = 1; i < k; ++i) sum_g += Load(g + i * kC + r);
