@@ -463,7 +463,7 @@ template <int P, int K>
 [[gnu::always_inline]] inline void RssBody(const AffineBlockInput& in, double* rss) {
   const Index p = P > 0 ? P : in.p, k = K > 0 ? K : in.k;
   Scratch& s = ThreadScratch();
-  const Index needed = 4 * (k + p + 1);
+  const Index needed = 4 * (2 * k + p + 1);
   if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
   double* acc = s.values.data();  // 4 lanes per expert
   double* pad = acc + 4 * k;      // the last rows: y, z columns 1.., r columns
