@@ -26,16 +26,16 @@
 // the chunks in row order, and the blocks are reduced in block order
 // (block_runner.hpp): a block's sums, hence every result, are the same for
 // every thread count. The copy that runs is chosen at run time: an
-// AVX2 + FMA copy on CPUs that have both (every AVX2 x86-64 CPU so far), else
+// AVX2 + FMA copy on CPUs that have both (practically every AVX2 x86-64), else
 // a portable SSE2 copy of the same 4-lane code. The AVX2 copy lets the
 // compiler fuse a * b + c into one FMA (one EM iteration at n = 10^6, k = 3,
 // d = 1: 15-20 % less CPU time, min and median of 15 interleaved runs; 10 %
 // at d = 4, within noise at k = 8, d = 4), so
 // the two copies agree to round-off, not bit for bit (tests bound the
 // difference: sums to 1e-11 absolute over 1000 rows, responsibilities to
-// 2e-14): the same binary gives the same bits on every machine that takes
-// the same copy, and results on AVX2 machines may differ from SSE2-only ones
-// in the last bits. The sums differ from the column-wise code's in the last
+// 2e-14): a binary gives the same bits on every machine that takes the same
+// copy (the contraction is fixed at compile time), and results on AVX2
+// machines may differ from SSE2-only ones in the last bits. The sums differ from the column-wise code's in the last
 // bits too (other order).
 #pragma once
 
