@@ -82,17 +82,22 @@ TEST(AcceleratedEmTest, SameOptimumAsPlainEmOnOverFittedDataWithFarFewerPasses) 
   // reached another stationary point 0.75 below plain EM's. That is why the
   // certified protocol uses several starts and the split-and-refit probe.
   // Within the basin the optimum is a ridge flat to ~1e-7: SQUAREM can stop
-  // on it where EM's steps fall below the round-off of the parameters (with
-  // the one-pass expert M-step, SQUAREM ends 4e-8 below plain EM, and 20000
-  // further EM steps from there return the same bits with either kernel), so
-  // "the same optimum" is asked to 1e-7 - still 7e6 times smaller than the
-  // 0.75 gap to the other stationary point.
+  // on it where EM's steps fall below the round-off of the parameters (20000
+  // further EM steps from such an end point returned the same bits), a gap
+  // still 7e6 times smaller than the 0.75 to the other stationary point.
   const Problem p = SoftmaxProblem(2000, 3, 16, /*near_truth=*/true);
   const FitResult plain = PlainEmToFixedPoint(p);
   const FitResult fast = FitAcceleratedEm(p.data, p.start, Tight());
   ASSERT_EQ(plain.termination, TerminationType::kConverged) << plain.message;
   ASSERT_EQ(fast.termination, TerminationType::kConverged) << fast.message;
-  EXPECT_NEAR(fast.log_likelihood, plain.log_likelihood, 1e-7)
+  // Where either stops on the ridge is set by round-off (plain EM stops at
+  // the first change under 1e-12, the round-off of a log-likelihood of ~850
+  // over 2000 rows): 4e-8 below plain EM with the one-pass M-step, 5.4e-8
+  // above it with the FMA kernel alone. So: SQUAREM within 1e-7 below plain
+  // EM and no more than 2e-6 above it (the spread over seeds above).
+  EXPECT_GE(fast.log_likelihood, plain.log_likelihood - 1e-7)
+      << "plain " << plain.iterations << " iterations, accelerated " << fast.iterations;
+  EXPECT_LE(fast.log_likelihood, plain.log_likelihood + 2e-6)
       << "plain " << plain.iterations << " iterations, accelerated " << fast.iterations;
   // Over-fitted EM is slow (thousands of iterations); SQUAREM must cut the
   // passes over the data by a large factor, or it is not worth having. 3x is

@@ -55,7 +55,8 @@
 // variances need no second pass (detail/em_engine.hpp): near convergence an
 // iteration costs one pass (the fusion pauses while IRLS needs several
 // Newton steps, when it would cost a pass more). exp and log are vectorised
-// with the same bits on every x86-64 (detail/vector_math.hpp).
+// (detail/vector_math.hpp); an AVX2 + FMA copy and a portable SSE2 copy agree
+// to round-off, each giving the same bits on every machine that runs it.
 // gate_newton_steps = 1 (generalised EM) makes every iteration of an IRLS
 // gate one such pass.
 // Measured costs: README "Performance".

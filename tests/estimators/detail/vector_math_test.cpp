@@ -1,10 +1,11 @@
 // Tests of the vectorised exp / log kernels: accuracy against the C library,
-// special values, every tail length, in-place use, and the AVX2 and portable
-// paths giving the same bits.
+// special values, every tail length, in-place use, and the AVX2 (+FMA) and
+// portable paths agreeing to a few ulps.
 #include "moelab/estimators/detail/vector_math.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -95,20 +96,42 @@ TEST(VectorMathTest, EveryTailLengthAndInPlace) {
   }
 }
 
-TEST(VectorMathTest, DispatchedAndPortablePathsGiveTheSameBits) {
-  // The same IEEE operations in the same order per element: the AVX2 path
-  // (where the CPU has it) and the 2-wide path must agree exactly, which keeps
-  // EM results identical across x86-64 machines.
+TEST(VectorMathTest, DispatchedAndPortablePathsAgreeToAFewUlps) {
+  // The AVX2 copy (where the CPU has AVX2 and FMA) fuses multiply-adds, the
+  // 2-wide copy does not: both are within 1.5 eps (exp) / 1 ulp (log) of the
+  // true value, so they agree to 3 eps / 2 ulps, and exactly on the special
+  // values. A wrong coefficient or reduction in either copy shows up at 1e-10
+  // or worse.
   std::vector<double> x = Uniform(100003, -750.0, 720.0, 5);
   x[7] = -kInf;
+  x[8] = kInf;
+  x[9] = std::numeric_limits<double>::quiet_NaN();
   std::vector<double> a(x.size()), b(x.size());
   ExpArray(x.data(), a.data(), static_cast<Index>(x.size()));
   ExpArrayPortable(x.data(), b.data(), static_cast<Index>(x.size()));
-  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0);
+  double worst = 0.0;
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    if (!(a[j] > 0.0 && a[j] < kInf)) {
+      // 0, inf and NaN exactly alike.
+      EXPECT_EQ(std::memcmp(&a[j], &b[j], sizeof(double)), 0) << x[j];
+      continue;
+    }
+    worst = std::max(worst, std::abs(a[j] - b[j]) / b[j]);
+  }
+  EXPECT_LE(worst, 3.0 * kEps);
   for (double& v : x) v = std::exp(v * 0.9);
   LogArray(x.data(), a.data(), static_cast<Index>(x.size()));
   LogArrayPortable(x.data(), b.data(), static_cast<Index>(x.size()));
-  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0);
+  worst = 0.0;
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    if (!std::isfinite(b[j])) {
+      EXPECT_EQ(std::memcmp(&a[j], &b[j], sizeof(double)), 0) << x[j];
+      continue;
+    }
+    const double ulp = std::abs(std::nextafter(b[j], kInf) - b[j]);
+    worst = std::max(worst, std::abs(a[j] - b[j]) / ulp);
+  }
+  EXPECT_LE(worst, 2.0);
 }
 
 }  // namespace

@@ -310,18 +310,19 @@ void EmEngine::ExactResidualSums(const ExpertParams& experts, Vector* rss) {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);
     if (fused_kernel_) {
-      // Residuals one expert at a time with array operations: Eigen's
-      // lazyProduct of a B x p block by p x k coefficients costs as much as
-      // the rest of this pass.
-      auto yb = data_.y.segment(b0, B).array();
-      auto residual = s.irls.residual.head(B).array();
-      for (Index i = 0; i < k_; ++i) {
-        residual = yb - means_coef(0, i);
-        for (Index j = 1; j < p_; ++j) {
-          residual -= means_coef(j, i) * Z_.col(j).segment(b0, B).array();
-        }
-        rss_partials_(i, block) = (R_.col(i).segment(b0, B).array() * residual.square()).sum();
-      }
+      AffineBlockInput in;
+      in.rows = B;
+      in.p = p_;
+      in.k = k_;
+      in.z = Z_.data() + b0;
+      in.z_stride = n_;
+      in.y = data_.y.data() + b0;
+      in.means = means_coef.data();
+      in.r = R_.data() + b0;
+      in.r_stride = n_;
+      auto block_rss = rss_partials_.col(block);
+      block_rss.setZero();
+      AccumulateExpertRss(in, block_rss.data());
       return;
     }
     auto means = s.joint.topRows(B);
