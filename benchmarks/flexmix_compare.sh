@@ -9,7 +9,7 @@
 #
 # Data: softmax gate, d = 1, x ~ U(-1, 1), the truths in
 # benchmarks/flexmix_compare/flexmix_compare_moelab.cpp; one CSV per (k, n),
-# seed 2026. moelab: EM (build/bin/flexmix_compare_moelab), starts drawn as
+# seed 2026. moelab: FitMoe's EM (build/bin/flexmix_compare_moelab), starts drawn as
 # FitMoe draws them (data-driven and random alternating). flexmix:
 # flexmix(y ~ x1, k, concomitant = FLXPmultinom(~ x1)) from random starts
 # (benchmarks/flexmix_compare/flexmix_starts.R, i.e. stepFlexmix's nrep loop).
@@ -111,7 +111,7 @@ done
 
 echo
 echo "moelab vs flexmix: $starts starts per data set, one thread, medians per start"
-echo "moelab: EM stops when |l_t - l_{t-1}| <= $tolerance |l_{t-1}| (max $max_iterations iterations)"
+echo "moelab: FitMoe's EM (SQUAREM-accelerated generalised EM) stops when the relative change over a SQUAREM cycle (up to 3 EM maps) <= $tolerance (max $max_iterations EM maps)"
 if [ "$have_flexmix" = 1 ]; then
   echo "flexmix $("$rscript" -e 'cat(format(packageVersion("flexmix")))' 2>/dev/null):" \
        "stops when |l_t - l_{t-1}| / (|l_t| + 0.1) < $tolerance (iter.max $max_iterations, minprior 0)"
