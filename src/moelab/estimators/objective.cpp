@@ -7,6 +7,7 @@
 
 #include "moelab/core/check.hpp"
 #include "moelab/estimators/detail/affine_block_kernel.hpp"
+#include "moelab/estimators/detail/kernel_coefficients.hpp"
 #include "moelab/estimators/detail/vector_math.hpp"
 #include "moelab/model/gates/gate.hpp"
 
@@ -88,14 +89,7 @@ double MoeObjective::FusedNegativeLogLikelihood(const MoeParams& params, Vector*
   const Index n = data_.size(), k = num_experts_, d = dim_, p = d + 1, m = (k - 1) * p;
   const double scale = *gate.AffineScale(params.gate);
   const bool sparse = gate.SparseK(params.gate) > 0;
-  Matrix W(p, k), means(p, k);
-  W.row(0) = params.gate.bias.transpose() * scale;
-  W.bottomRows(d) = params.gate.slope.transpose() * scale;
-  means.row(0) = params.experts.intercept.transpose();
-  means.bottomRows(d) = params.experts.slope.transpose();
-  const Eigen::ArrayXd constant =
-      -0.5 * (std::log(2.0 * std::numbers::pi) + params.experts.variance.array().log());
-  const Eigen::ArrayXd inv_two_var = 0.5 / params.experts.variance.array();
+  const detail::KernelCoefficients coef(params);
 
   // Blocks of 1024 rows summed in order: the value depends on nothing but
   // the data and theta.
@@ -107,26 +101,15 @@ double MoeObjective::FusedNegativeLogLikelihood(const MoeParams& params, Vector*
   Vector experts = Vector::Zero(k * per_expert);
   for (Index b0 = 0; b0 < n; b0 += kBlock) {
     const Index B = std::min(kBlock, n - b0);
-    detail::AffineBlockInput in;
-    in.rows = B;
-    in.p = p;
-    in.k = k;
-    in.z = Z_.data() + b0;
-    in.z_stride = n;
+    detail::AffineBlockInput in =
+        coef.Input(B, Z_.data() + b0, n, data_.y.data() + b0, r.data(), kBlock);
     if (sparse) {
       logits = gate.SelectedLogits(params.gate, data_.X.middleRows(b0, B));  // -inf: not selected
+      in.w = nullptr;
       in.logits = logits.data();
       in.logits_stride = logits.outerStride();
       in.masked = true;
-    } else {
-      in.w = W.data();
     }
-    in.y = data_.y.data() + b0;
-    in.means = means.data();
-    in.constant = constant.data();
-    in.inv_two_var = inv_two_var.data();
-    in.r = r.data();
-    in.r_stride = kBlock;
     in.with_information = false;
     detail::AffineBlockSums out;
     out.log_likelihood = &log_likelihood;

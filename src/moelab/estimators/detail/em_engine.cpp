@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numbers>
 #include <utility>
 
 #include <nlopt.hpp>
@@ -41,16 +40,6 @@ namespace {
 // gate gradient (m), gate information (m*m), speculative gradient of Q_old (m),
 // then per expert the ExpertSumsSize(p) sums of affine_block_kernel.hpp].
 constexpr Index kLl = 0, kQ = 1, kChanges = 2, kSpecQ = 3, kGrad = 4;
-
-// Logit coefficients of an affine gate (Gate::AffineScale c): p x k with rows
-// (c beta0; c beta1'), so that the logits are Z W in one product.
-Matrix LogitCoefficients(const GateParams& gate) {
-  const double scale = *GateOf(gate).AffineScale(gate);
-  Matrix W(gate.dim() + 1, gate.num_experts());
-  W.row(0) = gate.bias.transpose() * scale;
-  W.bottomRows(gate.dim()) = gate.slope.transpose() * scale;
-  return W;
-}
 
 double MaxAbsChange(const MoeParams& a, const MoeParams& b, bool with_temperature) {
   double change = (PackGate(a.gate, with_temperature) - PackGate(b.gate, with_temperature))
@@ -111,13 +100,8 @@ EmEngine::~EmEngine() = default;
 void EmEngine::EStep(const MoeParams& params, bool speculative) {
   ++evaluations_;
   const GateParams& gate = params.gate;
-  const Matrix W = affine_ ? LogitCoefficients(gate) : Matrix();
-  Matrix means_coef(p_, k_);
-  means_coef.row(0) = params.experts.intercept.transpose();
-  means_coef.bottomRows(d_) = params.experts.slope.transpose();
-  const double log_two_pi = std::log(2.0 * std::numbers::pi);
-  const Eigen::ArrayXd constant = -0.5 * (log_two_pi + params.experts.variance.array().log());
-  const Eigen::ArrayXd inv_two_var = 0.5 / params.experts.variance.array();
+  const KernelCoefficients coef(params);
+  const Matrix& W = coef.logits;  // affine gates only
   const Index m = irls_gate_ ? (k_ - 1) * p_ : 0;
   const Index info_offset = kGrad + m, speculative_offset = info_offset + m * m;
   const Index expert_offset = ExpertOffset(), per_expert = ExpertSumsSize(p_);
@@ -158,25 +142,14 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
     column.setZero();
     column[kChanges] = static_cast<double>(changes);
     if (fused) {
-      AffineBlockInput in;
-      in.rows = B;
-      in.p = p_;
-      in.k = k_;
-      in.z = Z_.data() + b0;
-      in.z_stride = n_;
+      AffineBlockInput in = coef.Input(B, Z_.data() + b0, n_, data_.y.data() + b0,
+                                       R_.data() + b0, n_);
       if (top_k_) {
+        in.w = nullptr;
         in.logits = logits.data();
         in.logits_stride = logits.outerStride();
         in.masked = true;
-      } else {
-        in.w = W.data();
       }
-      in.y = data_.y.data() + b0;
-      in.means = means_coef.data();
-      in.constant = constant.data();
-      in.inv_two_var = inv_two_var.data();
-      in.r = R_.data() + b0;
-      in.r_stride = n_;
       AffineBlockSums out;
       out.log_likelihood = &column[kLl];
       out.q = &column[kQ];
@@ -196,11 +169,11 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
     LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);  // logits := log g
     auto joint = s.joint.topRows(B);
     auto residual = s.residual.topRows(B);
-    residual.noalias() = Zb.lazyProduct(means_coef);
+    residual.noalias() = Zb.lazyProduct(coef.means);
     for (Index i = 0; i < k_; ++i) {
       residual.col(i) = yb - residual.col(i);
-      joint.col(i).array() =
-          logits.col(i).array() + constant[i] - residual.col(i).array().square() * inv_two_var[i];
+      joint.col(i).array() = logits.col(i).array() + coef.constant[i] -
+                             residual.col(i).array().square() * coef.inv_two_var[i];
     }
     auto Rb = R_.middleRows(b0, B);
     auto log_density = s.irls.lse.head(B);
@@ -303,9 +276,7 @@ ExpertParams EmEngine::ExpertMStep() {
 
 void EmEngine::ExactResidualSums(const ExpertParams& experts, Vector* rss) {
   // A pass over the data: sum_n r_ni (y_n - z_n' gamma_i)^2 at the new coefficients.
-  Matrix means_coef(p_, k_);
-  means_coef.row(0) = experts.intercept.transpose();
-  means_coef.bottomRows(d_) = experts.slope.transpose();
+  const Matrix means_coef = MeanCoefficients(experts);
   runner_.Run([&](Index block, int slot) {
     Scratch& s = scratch_[slot];
     const Index b0 = runner_.BlockBegin(block), B = runner_.BlockSize(block);

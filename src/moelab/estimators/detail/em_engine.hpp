@@ -31,6 +31,7 @@
 
 #include "moelab/core/dataset.hpp"
 #include "moelab/estimators/detail/block_runner.hpp"
+#include "moelab/estimators/detail/kernel_coefficients.hpp"
 #include "moelab/estimators/detail/selection_mask.hpp"
 #include "moelab/estimators/detail/softmax_irls.hpp"
 #include "moelab/estimators/em.hpp"
