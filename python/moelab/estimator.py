@@ -59,11 +59,12 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
         FitMoe in C++); otherwise a seed is drawn from it.
     tol : float or None, default=None
         Convergence tolerance of the estimator: EM's relative log-likelihood
-        change (FitMoe's default 1e-10, strict enough for standard errors),
+        change (over a SQUAREM cycle, as FitMoe runs EM; default 1e-10,
+        strict enough for standard errors),
         NLopt's relative objective change (default 1e-12), Ceres' function
         tolerance (default 1e-12). None keeps the default.
     max_iter : int or None, default=None
-        EM iterations (default 2000), NLopt evaluations (default 10000) or
+        EM iterations (EM maps of SQUAREM; default 2000), NLopt evaluations (default 10000) or
         Ceres iterations (default 500). None keeps the default.
     estimator : {"em", "mle", "lse"}, default="em"
         EM, direct MLE (NLopt L-BFGS) or least squares of the mean (Ceres;
@@ -90,7 +91,7 @@ class MixtureOfExperts(RegressorMixin, BaseEstimator):
     log_likelihood_ : float
         Log-likelihood of the training data.
     n_iter_ : int
-        Iterations of the kept fit.
+        Iterations of the kept fit (EM: EM-map evaluations of SQUAREM).
     termination_ : str
         Why the kept fit stopped ("converged", "max_iterations", ...).
     converged_ : bool
