@@ -39,7 +39,7 @@ MleNloptOptions PolishOptions(const AcceleratedEmOptions& fitter, int max_evalua
   // L-BFGS stopped after 20-80 evaluations with the gradient still at
   // ~0.02, and SQUAREM then crawled for thousands of EM maps; SLSQP climbs
   // them in ~100-200 evaluations (measured on the over-fitted softmax study
-  // at n = 3e4 and 1e5: 3-10x less time per cell, equal or higher
+  // at n = 3e4 and 1e5: 2.4-13x less time per data set, equal or higher
   // log-likelihood from most starts).
   polish.algorithm = "LD_SLSQP";
   polish.max_evaluations = max_evaluations;
