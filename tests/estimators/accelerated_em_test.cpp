@@ -139,12 +139,14 @@ TEST(AcceleratedEmTest, CrawlingSquaremIsCutAndPolishedAgain) {
   // The same problem with polishes of only 5 SLSQP evaluations: they cannot
   // finish the flat directions, so SQUAREM crawls after each and is cut after
   // 200 EM maps and polished again, 3 polishes in all; the last SQUAREM run
-  // has the whole remaining budget and must still converge to plain EM's
-  // optimum: to 1e-6, since it stops crawling at 1e-8 per cycle, which leaves
-  // 1e-8 / (1 - rate) (measured 2.5e-8 below plain EM) - still far below the
-  // 0.04 to 3.7 gaps to the other maxima of this problem.
+  // has the whole remaining budget and must still converge - to a fixed point
+  // of EM: plain EM from its end gains at most 1e-6 (SQUAREM stops crawling
+  // at 1e-8 per cycle, which leaves 1e-8 / (1 - rate); measured 2.5e-8).
+  // Which maximum it reaches is not fixed: five crippled polishes move the
+  // iterate along flat directions, and round-off decides the basin (with the
+  // kernel of issue 13's fourth round it is one 5.8 above plain EM's from the
+  // start; before, plain EM's own).
   const Problem p = SoftmaxProblem(2000, 3, 3, /*near_truth=*/true);
-  const FitResult plain = PlainEmToFixedPoint(p);
   CertifiedFitOptions options;
   options.certificate.probe = false;
   options.max_probe_rounds = 0;
@@ -154,7 +156,10 @@ TEST(AcceleratedEmTest, CrawlingSquaremIsCutAndPolishedAgain) {
   EXPECT_NE(handed.fit.message.find("3 SLSQP polish(es)"), std::string::npos)
       << handed.fit.message;
   EXPECT_GT(handed.fit.iterations, 2 * 200) << handed.fit.message;
-  EXPECT_NEAR(handed.fit.log_likelihood, plain.log_likelihood, 1e-6);
+  const FitResult onward = PlainEmToFixedPoint({p.data, handed.fit.params});
+  ASSERT_EQ(onward.termination, TerminationType::kConverged) << onward.message;
+  EXPECT_GE(onward.log_likelihood, handed.fit.log_likelihood - 1e-8);
+  EXPECT_LE(onward.log_likelihood, handed.fit.log_likelihood + 1e-6);
 }
 
 TEST(AcceleratedEmTest, ScaleEquivariantWithTheFloorRelativeToVarY) {

@@ -202,6 +202,167 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
   }
 }
 
+// The kernel's gate softmax, responsibilities, log-likelihood and Q against
+// a plain per-row loop (std::exp, std::log), for k = 3 - where the kernel
+// exps only each row's minimum and median argument and matches them back -
+// on rows that stress that matching: ties (a zero gate: all logits equal;
+// two equal experts), a top-1-of-3 mask (two -inf logits per row), and
+// otherwise random rows; and with given responsibilities whose rows do not
+// sum to 1 (Q then takes the exact sum_n R_n log S_n, not the product of
+// S_n). Tolerances: the per-row values are a few ulps of numbers in [0, 1]
+// (bound 1e-14); the sums add 203 terms of size <= ~20 (bound 1e-11
+// absolute). A wrong match (an exp given to the wrong column) moves a gate
+// probability by O(1).
+TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
+  const Index rows = 203, p = 2, k = 3;
+  for (int variant = 0; variant < 4; ++variant) {
+    Rng rng(500 + static_cast<std::uint64_t>(variant));
+    Matrix Z(rows, p), W = Matrix::Zero(p, k), means(p, k), R_given(rows, k);
+    Vector y(rows), constant(k), inv_two_var(k);
+    Z.col(0).setOnes();
+    for (Index r = 0; r < rows; ++r) {
+      Z(r, 1) = UniformReal(rng, -1.0, 1.0);
+      y[r] = StandardNormal(rng);
+      for (Index i = 0; i < k; ++i) R_given(r, i) = UniformReal(rng, 0.0, 1.0);
+    }
+    for (Index i = 0; i < k; ++i) {
+      means.col(i) << StandardNormal(rng), StandardNormal(rng);
+      if (variant != 0 && i + 1 < k) W.col(i) << StandardNormal(rng), 2.0 * StandardNormal(rng);
+      constant[i] = -0.5 * std::log(2.0 * 3.14159 * (0.3 + 0.2 * i));
+      inv_two_var[i] = 0.5 / (0.3 + 0.2 * i);
+    }
+    if (variant == 1) {  // experts 0 and 1 equal: tied joint arguments
+      means.col(1) = means.col(0);
+      constant[1] = constant[0];
+      inv_two_var[1] = inv_two_var[0];
+    }
+    Matrix logits = Z * W;
+    const bool masked = variant == 3;
+    if (masked) {
+      for (Index r = 0; r < rows; ++r) {
+        for (Index i = 0; i < k; ++i) {
+          if (i != r % k) {
+            logits(r, i) = -std::numeric_limits<double>::infinity();
+            R_given(r, i) = 0.0;  // unselected: no responsibility
+          }
+        }
+      }
+    }
+    // The plain loop.
+    Matrix g(rows, k), R(rows, k);
+    double ll = 0.0, q = 0.0, q_given = 0.0;
+    for (Index r = 0; r < rows; ++r) {
+      const double lmax = logits.row(r).maxCoeff();
+      double s = 0.0, t = 0.0;
+      Vector joint(k);
+      for (Index i = 0; i < k; ++i) s += std::exp(logits(r, i) - lmax);
+      for (Index i = 0; i < k; ++i) {
+        g(r, i) = std::exp(logits(r, i) - lmax) / s;
+        const double residual = y[r] - Z.row(r).dot(means.col(i));
+        joint[i] = std::log(g(r, i)) + constant[i] - residual * residual * inv_two_var[i];
+      }
+      const double jmax = joint.maxCoeff();
+      for (Index i = 0; i < k; ++i) t += std::exp(joint[i] - jmax);
+      ll += jmax + std::log(t);
+      for (Index i = 0; i < k; ++i) {
+        R(r, i) = std::exp(joint[i] - jmax) / t;
+        if (R(r, i) > 0.0) q += R(r, i) * std::log(g(r, i));
+        if (R_given(r, i) > 0.0) q_given += R_given(r, i) * std::log(g(r, i));
+      }
+    }
+    AffineBlockInput in;
+    in.rows = rows;
+    in.p = p;
+    in.k = k;
+    in.z = Z.data();
+    in.z_stride = rows;
+    if (masked) {
+      in.logits = logits.data();
+      in.logits_stride = rows;
+      in.masked = true;
+    } else {
+      in.w = W.data();
+    }
+    in.y = y.data();
+    in.means = means.data();
+    in.constant = constant.data();
+    in.inv_two_var = inv_two_var.data();
+    Matrix R_kernel(rows, k);
+    in.r = R_kernel.data();
+    in.r_stride = rows;
+    in.r_old = R_given.data();
+    in.r_old_stride = rows;
+    const Index m = (k - 1) * p;
+    double ll_kernel = 0.0, q_kernel = 0.0, q_old = 0.0;
+    Vector gradient = Vector::Zero(m), gradient_old = Vector::Zero(m),
+           experts = Vector::Zero(k * ExpertSumsSize(p));
+    Matrix information = Matrix::Zero(m, m);
+    AffineBlockSums out;
+    out.log_likelihood = &ll_kernel;
+    out.q = &q_kernel;
+    out.gradient = gradient.data();
+    out.information = information.data();
+    out.q_old = &q_old;
+    out.gradient_old = gradient_old.data();
+    out.experts = experts.data();
+    AccumulateAffineBlock(in, out);
+    EXPECT_LT((R_kernel - R).cwiseAbs().maxCoeff(), 1e-14) << "variant " << variant;
+    EXPECT_NEAR(ll_kernel, ll, 1e-11) << "variant " << variant;
+    EXPECT_NEAR(q_kernel, q, 1e-11) << "variant " << variant;
+    EXPECT_NEAR(q_old, q_given, 1e-11) << "variant " << variant;
+    // The gate gradient for the given responsibilities: sum_n (r_ni - R_n g_ni) z_n.
+    for (Index i = 0; i + 1 < k; ++i) {
+      for (Index j = 0; j < p; ++j) {
+        double expected = 0.0;
+        for (Index r = 0; r < rows; ++r) {
+          expected += (R_given(r, i) - R_given.row(r).sum() * g(r, i)) * Z(r, j);
+        }
+        EXPECT_NEAR(gradient_old[i * p + j], expected, 1e-11) << "variant " << variant;
+      }
+    }
+  }
+}
+
+// A NaN in the data must reach the log-likelihood (the engine rejects a
+// non-finite step); with k = 3 a NaN exp argument matches neither the
+// row's minimum nor its median and is passed through.
+TEST(AffineBlockKernelTest, NanDataGiveANonFiniteLogLikelihood) {
+  for (Index k : {2, 3, 4}) {
+    const Index rows = 67, p = 2;
+    Matrix Z(rows, p), W = Matrix::Zero(p, k), means = Matrix::Zero(p, k), R(rows, k);
+    Vector y = Vector::Zero(rows), constant = Vector::Zero(k), inv_two_var = Vector::Ones(k);
+    Z.col(0).setOnes();
+    Z.col(1).setLinSpaced(rows, -1.0, 1.0);
+    for (Index i = 0; i < k; ++i) W(1, i) = static_cast<double>(i);
+    y[40] = std::numeric_limits<double>::quiet_NaN();
+    AffineBlockInput in;
+    in.rows = rows;
+    in.p = p;
+    in.k = k;
+    in.z = Z.data();
+    in.z_stride = rows;
+    in.w = W.data();
+    in.y = y.data();
+    in.means = means.data();
+    in.constant = constant.data();
+    in.inv_two_var = inv_two_var.data();
+    in.r = R.data();
+    in.r_stride = rows;
+    const Index m = (k - 1) * p;
+    double ll = 0.0, q = 0.0;
+    Vector gradient = Vector::Zero(m), experts = Vector::Zero(k * ExpertSumsSize(p));
+    Matrix information = Matrix::Zero(m, m);
+    AffineBlockSums out;
+    out.log_likelihood = &ll;
+    out.q = &q;
+    out.gradient = gradient.data();
+    out.information = information.data();
+    out.experts = experts.data();
+    AccumulateAffineBlock(in, out);
+    EXPECT_FALSE(std::isfinite(ll)) << "k = " << k;
+  }
+}
+
 // The M-step's RSS kernel against a plain loop, for the specialised and
 // generic (p, k) and a row count that leaves a partial group of four.
 // Tolerance: each sum adds 1003 non-negative terms of size <= ~20, so

@@ -146,29 +146,187 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
-// The chunk's work, in three sweeps around the two exp calls:
+[[gnu::always_inline]] inline D4 Min(const D4& a, const D4& b) { return a < b ? a : b; }
+// The median of three by selects: exactly one of the three values.
+[[gnu::always_inline]] inline D4 Median3(const D4& a, const D4& b, const D4& c) {
+  return Max(Min(a, b), Min(Max(a, b), c));
+}
+
+// Expert i's mean z' gamma_i on rows r..r+3 (mean: its p coefficients; zr:
+// the row's Z columns 1.. in registers when P > 0).
+template <int P>
+[[gnu::always_inline]] inline D4 ExpertMean(const double* mean, const D4* zr,
+                                            const double* const* cols, Index p, Index r) {
+  D4 value = Splat(mean[0]);
+  if constexpr (P > 0) {
+#pragma GCC unroll 8
+    for (int j = 1; j < P; ++j) value += mean[j] * zr[j];
+  } else {
+    for (Index j = 1; j < p; ++j) value += mean[j] * Load(cols[j] + r);
+  }
+  return value;
+}
+
+// Q's last term sum_n R_n log S_n (S_n the gate's softmax denominator, R_n
+// the row mass of the responsibilities) is taken as log prod_n S_n - one log
+// per lane per chunk instead of one per row - when every |R_n - 1| of the
+// chunk is below this: the neglected sum_n (R_n - 1) log S_n is then below
+// 1e-12 log k per row, far under IRLS's tolerance (E-step responsibilities
+// sum to 1 within a few ulps). Other responsibilities take the exact sum.
+constexpr double kUnitMass = 1e-12;
+
+// Q's sum_n sum_i x_ni log g_ni up to the log S term above, and the gate
+// gradient sum_n (x_ni - R_n g_ni) z_n over one chunk (x: responsibilities,
+// `mass` their row masses R_n, sh = log g + log S, g the gate probabilities);
+// with `information`, also the information blocks (i, l):
+// sum_n R_n g_ni (delta_il - g_nl) z_n z_n' (packed per block, upper
+// triangles in Gram's order, into `blocks`). P, K > 0: one sweep with
+// register accumulators (the separate loops were latency-bound: a few
+// accumulators each); the sums per accumulator run over the rows in the same
+// order as Gram and RowSums.
+template <int P, int K>
+[[gnu::always_inline]] inline void GateChunkFixed(const double* const* xs, const double* mass,
+                                                  const double* sh, const double* g,
+                                                  const double* const* cols, Index rows,
+                                                  bool masked, bool information, double* q_part,
+                                                  double* gradient, double* blocks) {
+  constexpr int kM = K - 1, kT = P * (P + 1) / 2, kB = kM * (kM + 1) / 2;
+  D4 qa[K], grad[kM][P], info[kB > 0 ? kB : 1][kT];
+  for (auto& v : qa) v = D4{};
+  for (auto& row : grad) {
+    for (auto& v : row) v = D4{};
+  }
+  for (auto& row : info) {
+    for (auto& v : row) v = D4{};
+  }
+  const D4 zero{};
+  auto gate_part = [&](Index r, bool with_information) {
+    D4 c[P];
+    c[0] = Splat(1.0);
+#pragma GCC unroll 8
+    for (int a = 1; a < P; ++a) c[a] = Load(cols[a] + r);
+    const D4 rn = Load(mass + r);
+    D4 gv[K];
+#pragma GCC unroll 8
+    for (int i = 0; i < K; ++i) {
+      const D4 xv = Load(xs[i] + r);
+      const D4 term = xv * Load(sh + i * kC + r);
+      qa[i] += masked ? (xv == zero ? zero : term) : term;
+      gv[i] = Load(g + i * kC + r);
+      if (i < kM) {
+        const D4 w = xv - rn * gv[i];
+        grad[i][0] += w;
+#pragma GCC unroll 8
+        for (int a = 1; a < P; ++a) grad[i][a] += w * c[a];
+      }
+    }
+    if (!with_information) return;
+    int b = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < kM; ++i) {
+#pragma GCC unroll 8
+      for (int l = i; l < kM; ++l, ++b) {
+        const D4 u = l == i ? rn * gv[i] * (1.0 - gv[i]) : -(rn * gv[i] * gv[l]);
+        int t = 0;
+        info[b][t++] += u;
+#pragma GCC unroll 8
+        for (int e = 1; e < P; ++e) info[b][t++] += u * c[e];
+#pragma GCC unroll 8
+        for (int a = 1; a < P; ++a) {
+          const D4 ua = u * c[a];
+#pragma GCC unroll 8
+          for (int e = a; e < P; ++e) info[b][t++] += ua * c[e];
+        }
+      }
+    }
+  };
+  if (information) {
+    for (Index r = 0; r < rows; r += 4) gate_part(r, true);
+  } else {
+    for (Index r = 0; r < rows; r += 4) gate_part(r, false);
+  }
+  D4 q_sum = qa[0];
+  for (int i = 1; i < K; ++i) q_sum += qa[i];
+  *q_part += Reduce(q_sum);
+  for (int i = 0; i < kM; ++i) {
+    for (int a = 0; a < P; ++a) gradient[i * P + a] += Reduce(grad[i][a]);
+  }
+  if (information) {
+    for (int b = 0; b < kB; ++b) {
+      for (int t = 0; t < kT; ++t) blocks[b * kT + t] = Reduce(info[b][t]);
+    }
+  }
+}
+
+// The experts' sums of one chunk (ExpertSumsSize per expert): the Gram of
+// [Z e_i] weighted by r_i, e_i the residuals about expert i's current mean,
+// all K experts in one sweep (P, K > 0), in Gram's order per accumulator.
+template <int P, int K>
+[[gnu::always_inline]] inline void ExpertChunkFixed(const double* r_cols, const double* means,
+                                                    const double* const* cols, Index rows,
+                                                    double* sums) {
+  constexpr int kQ = P + 1, kT = kQ * (kQ + 1) / 2;
+  D4 acc[K][kT];
+  for (auto& row : acc) {
+    for (auto& v : row) v = D4{};
+  }
+  for (Index r = 0; r < rows; r += 4) {
+    D4 c[kQ];
+    c[0] = Splat(1.0);
+#pragma GCC unroll 8
+    for (int a = 1; a < P; ++a) c[a] = Load(cols[a] + r);
+    const D4 yv = Load(cols[P] + r);
+#pragma GCC unroll 8
+    for (int i = 0; i < K; ++i) {
+      // The residuals of sweep 1 again (same expression, same bits):
+      // recomputing is cheaper than storing and reloading them.
+      c[P] = yv - ExpertMean<P>(means + i * P, c, cols, P, r);
+      const D4 w = Load(r_cols + i * kC + r);
+      int t = 0;
+      acc[i][t++] += w;
+#pragma GCC unroll 8
+      for (int b = 1; b < kQ; ++b) acc[i][t++] += w * c[b];
+#pragma GCC unroll 8
+      for (int a = 1; a < kQ; ++a) {
+        const D4 wa = w * c[a];
+#pragma GCC unroll 8
+        for (int b = a; b < kQ; ++b) acc[i][t++] += wa * c[b];
+      }
+    }
+  }
+  for (int i = 0; i < K; ++i) {
+    for (int t = 0; t < kT; ++t) sums[i * kT + t] = Reduce(acc[i][t]);
+  }
+}
+
+// The chunk's work, in three sweeps around the exp call:
 //   1. logits l_i, their row maxima M, the exp arguments l_i - M, and for the
 //      E-step a_i = (l_i - M) + constant_i - (y - mean_i)^2 / (2 variance_i)
 //      (log g_i phi_i up to the row's log S), their row maxima A and a_i - A;
 //   2. exp of both (one call each over the k columns);
 //   3. S = sum_i exp(l_i - M), T = sum_i exp(a_i - A), g_i = exp(l_i - M) / S,
-//      responsibilities r_i = exp(a_i - A) / T (written out directly); log S
-//      (one log per row), while log T goes into a running product per lane
-//      (16 rows of T in [1, k]) and costs one log per chunk lane:
-//      log p(y | x) = A + log T - log S (g_i phi_i = exp(a_i - log S), so the
-//      joint's softmax needs no log g).
-// Then the gate sums (log g_i = l_i - M - log S formed on the fly) and the
-// Grams, each with its weights computed inside the accumulation loop.
-// K > 0: k = K at compile time (the loops over the experts unroll); K = 2
-// also halves the exps (one of a row's two arguments is exactly 0).
+//      responsibilities r_i = exp(a_i - A) / T (written out directly). log S
+//      and log T go into running products per lane (16 rows of values in
+//      [1, k]), one log per chunk lane each: log p(y | x) = A + log T - log S
+//      (g_i phi_i = exp(a_i - log S), so the joint's softmax needs no log g),
+//      and Q's sum_n R_n log S_n see kUnitMass.
+// Then the gate sums and the experts' Grams, each with its weights computed
+// inside the accumulation loop.
+// K > 0: k = K at compile time (the loops over the experts unroll). A row's
+// largest exp argument is exactly 0 (exp(0) = 1), so K = 2 and 3 exp only
+// the others: K = 2 the one other argument (sh_0 + sh_1, as 0 + x = x
+// exactly), K = 3 the row's minimum and median (selects, so exact), matched
+// back to their columns in sweep 3 - the same bits as exps of every column,
+// with 2 (K = 2) and 4 (K = 3) exps per row instead of 4 and 6.
 template <int P, int K>
 [[gnu::always_inline]] inline void Body(const AffineBlockInput& in, const AffineBlockSums& out) {
   const Index p = P > 0 ? P : in.p, k = K > 0 ? K : in.k, m = (k - 1) * p;
   const int q = static_cast<int>(p);
   const bool estep = in.y != nullptr, with_old = in.r_old != nullptr;
   Scratch& s = ThreadScratch();
-  const Index acc_size = 4 * (p + 1) * (p + 2) / 2, sums_size = (p + 1) * (p + 2) / 2;
-  const Index needed = kC * (p + 1 + 7 * k + 4) + acc_size + sums_size;
+  const Index acc_size = 4 * (p + 1) * (p + 2) / 2;
+  const Index sums_size = std::max((p + 1) * (p + 2) / 2 * k, (k - 1) * k / 2 * p * (p + 1) / 2);
+  const Index needed = kC * (p + 1 + 7 * k + 8) + acc_size + sums_size;
   if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
   s.cols.resize(p + 1);
   s.x.resize(k);
@@ -184,18 +342,19 @@ template <int P, int K>
   double* ro = rc + k * kC; // previous responsibilities of a partial chunk
   double* lc = ro + k * kC; // given logits of a partial chunk
   double* res = lc + k * kC;  // E-step: residuals y - z' gamma_i of the current means
-  double* log_s = res + k * kC;
+  double* sum_s = res + k * kC;  // S per row (1 on padding rows)
+  double* log_s = sum_s + kC;    // log S per row, on the exact path of kUnitMass only
   double* rn = log_s + kC;  // row masses R_n = sum_i x_ni
   double* rn_old = rn + kC;
-  double* shift = rn_old + kC;  // A, the joint's row maxima
-  double* acc = shift + kC;
+  double* ex = rn_old + kC;  // K = 3: minimum and median arguments (gate, joint) -> exps
+  double* acc = ex + 4 * kC;
   double* sums = acc + acc_size;
   // cols[j] (1 <= j < p): column j of Z, cols[p]: y (the experts' Grams: their residuals).
   const double** cols = s.cols.data();
   const double** x = s.x.data();          // responsibilities (column i of the chunk)
   const double** x_old = s.x_old.data();  // previous responsibilities
   const double** lcol = s.logit_cols.data();
-  const D4 zero{};
+  const D4 zero{}, one = Splat(1.0);
 
   for (Index c0 = 0; c0 < in.rows; c0 += kC) {
     const Index c = std::min(kC, in.rows - c0), c4 = (c + 3) & ~Index{3};
@@ -228,6 +387,7 @@ template <int P, int K>
     }
 
     // Sweep 1: logits, joint log densities, row maxima, exp arguments.
+    D4 shift_sum{};  // sum of A over the chunk's rows
     for (Index r = 0; r < c4; r += 4) {
       D4 zr[P > 0 ? P : 1];
       if constexpr (P > 0) {
@@ -241,58 +401,90 @@ template <int P, int K>
           return Load(cols[j] + r);
         }
       };
+      // K > 0: a row's values stay in registers (lv, av) until stored once.
+      constexpr int kRegs = K > 0 ? K : 1;
+      D4 lv[kRegs], av[kRegs];
+      auto logit = [&](Index i) -> D4 {
+        if (in.w == nullptr) return Load(lcol[i] + r);
+        const double* wi = in.w + i * p;
+        D4 v = Splat(wi[0]);
+#pragma GCC unroll 8
+        for (Index j = 1; j < p; ++j) v += wi[j] * zcol(j);
+        return v;
+      };
       D4 max_l = Splat(-std::numeric_limits<double>::infinity());
 #pragma GCC unroll 8
       for (Index i = 0; i < k; ++i) {
-        D4 v;
-        if (in.w != nullptr) {
-          const double* wi = in.w + i * p;
-          v = Splat(wi[0]);
-#pragma GCC unroll 8
-          for (Index j = 1; j < p; ++j) v += wi[j] * zcol(j);
+        const D4 v = logit(i);
+        if constexpr (K > 0) {
+          lv[i] = v;
         } else {
-          v = Load(lcol[i] + r);
+          Store(sh + i * kC + r, v);
         }
-        Store(sh + i * kC + r, v);
         max_l = Max(max_l, v);
       }
 #pragma GCC unroll 8
-      for (Index i = 0; i < k; ++i) Store(sh + i * kC + r, Load(sh + i * kC + r) - max_l);
+      for (Index i = 0; i < k; ++i) {
+        if constexpr (K > 0) {
+          lv[i] -= max_l;
+          Store(sh + i * kC + r, lv[i]);
+        } else {
+          Store(sh + i * kC + r, Load(sh + i * kC + r) - max_l);
+        }
+      }
       if (estep) {
         const D4 yv = Load(cols[p] + r);
         D4 max_a = Splat(-std::numeric_limits<double>::infinity());
 #pragma GCC unroll 8
         for (Index i = 0; i < k; ++i) {
-          const double* mi = in.means + i * p;
-          D4 mean = Splat(mi[0]);
-#pragma GCC unroll 8
-          for (Index j = 1; j < p; ++j) mean += mi[j] * zcol(j);
-          const D4 residual = yv - mean;
-          Store(res + i * kC + r, residual);
-          const D4 a = (Load(sh + i * kC + r) + in.constant[i]) - residual * residual * in.inv_two_var[i];
-          Store(e + i * kC + r, a);
+          const D4 residual = yv - ExpertMean<P>(in.means + i * p, zr, cols, p, r);
+          if constexpr (P == 0 || K == 0) Store(res + i * kC + r, residual);
+          const D4 l = K > 0 ? lv[i] : Load(sh + i * kC + r);
+          const D4 a = (l + in.constant[i]) - residual * residual * in.inv_two_var[i];
+          if constexpr (K > 0) {
+            av[i] = a;
+          } else {
+            Store(e + i * kC + r, a);
+          }
           max_a = Max(max_a, a);
         }
 #pragma GCC unroll 8
-        for (Index i = 0; i < k; ++i) Store(e + i * kC + r, Load(e + i * kC + r) - max_a);
-        Store(shift + r, max_a);
+        for (Index i = 0; i < k; ++i) {
+          if constexpr (K > 0) {
+            av[i] -= max_a;
+            Store(e + i * kC + r, av[i]);
+          } else {
+            Store(e + i * kC + r, Load(e + i * kC + r) - max_a);
+          }
+        }
+        if (r + 4 > c) {
+          for (Index l = 0; l < 4; ++l) {
+            if (r + l >= c) max_a[l] = 0.0;  // padding rows add nothing
+          }
+        }
+        shift_sum += max_a;
       }
       if constexpr (K == 2) {
-        // One of the two exp arguments of a row is the maximum's exact 0
-        // (exp(0) = 1): exp only the other, sh_0 + sh_1 (0 + x = x exactly).
-        Store(g + r, Load(sh + r) + Load(sh + kC + r));
-        if (estep) Store(g + kC + r, Load(e + r) + Load(e + kC + r));
+        Store(g + r, lv[0] + lv[1]);
+        if (estep) Store(g + kC + r, av[0] + av[1]);
+      } else if constexpr (K == 3) {
+        Store(ex + r, Min(Min(lv[0], lv[1]), lv[2]));
+        Store(ex + kC + r, Median3(lv[0], lv[1], lv[2]));
+        if (estep) {
+          Store(ex + 2 * kC + r, Min(Min(av[0], av[1]), av[2]));
+          Store(ex + 3 * kC + r, Median3(av[0], av[1], av[2]));
+        }
       }
     }
 
     // Sweep 2: the exps (exp(-inf) = 0 for unselected experts).
-    if constexpr (K == 2) {
-      // k = 2: half the exps, the same bits (see sweep 1).
-      if (full && estep) {
-        ExpArray(g, g, 2 * kC);
+    if constexpr (K == 2 || K == 3) {
+      double* const args = K == 2 ? g : ex;
+      const Index columns = (K == 2 ? 1 : 2) * (estep ? 2 : 1);
+      if (full) {
+        ExpArray(args, args, columns * kC);
       } else {
-        ExpArray(g, g, c4);
-        if (estep) ExpArray(g + kC, g + kC, c4);
+        for (Index j = 0; j < columns; ++j) ExpArray(args + j * kC, args + j * kC, c4);
       }
     } else if (full) {
       ExpArray(sh, g, k * kC);
@@ -304,53 +496,82 @@ template <int P, int K>
       }
     }
 
-    // Sweep 3: normalise; responsibilities out; log T by products.
-    D4 prod_t = Splat(1.0), shift_sum{};
+    // Sweep 3: normalise; responsibilities out; log S and log T by products.
+    D4 prod_s = one, prod_t = one;
     for (Index r = 0; r < c4; r += 4) {
       if constexpr (K == 2) {
-        const D4 one = Splat(1.0), t_g = Load(g + r), t_e = Load(g + kC + r);
+        const D4 t_g = Load(g + r), t_e = Load(g + kC + r);
         Store(g + r, Load(sh + r) == zero ? one : t_g);
         Store(g + kC + r, Load(sh + kC + r) == zero ? one : t_g);
         if (estep) {
           Store(e + r, Load(e + r) == zero ? one : t_e);
           Store(e + kC + r, Load(e + kC + r) == zero ? one : t_e);
         }
+      } else if constexpr (K == 3) {
+        // Each argument is the row's minimum, median or maximum (exactly 0);
+        // a NaN matches none and stays NaN.
+        auto expand = [&](const double* v, double* to, const double* exps) {
+          const D4 a = Load(v + r), b = Load(v + kC + r), d = Load(v + 2 * kC + r);
+          const D4 low = Min(Min(a, b), d), mid = Median3(a, b, d);
+          const D4 e_low = Load(exps + r), e_mid = Load(exps + kC + r);
+          auto pick = [&](const D4& u) {
+            return u == low ? e_low : (u == mid ? e_mid : (u == zero ? one : u));
+          };
+          Store(to + r, pick(a));
+          Store(to + kC + r, pick(b));
+          Store(to + 2 * kC + r, pick(d));
+        };
+        expand(sh, g, ex);
+        if (estep) expand(e, e, ex + 2 * kC);
       }
-      D4 sum_g = Load(g + r);
+      D4 sum_g = Load(g + r), sum_e = one, inv_g{}, inv_e{};
 #pragma GCC unroll 8
       for (Index i = 1; i < k; ++i) sum_g += Load(g + i * kC + r);
-      const D4 inv_g = 1.0 / sum_g;
-#pragma GCC unroll 8
-      for (Index i = 0; i < k; ++i) Store(g + i * kC + r, Load(g + i * kC + r) * inv_g);
-      Store(log_s + r, sum_g);
       if (estep) {
-        D4 sum_e = Load(e + r);
+        sum_e = Load(e + r);
 #pragma GCC unroll 8
         for (Index i = 1; i < k; ++i) sum_e += Load(e + i * kC + r);
-        const D4 inv_e = 1.0 / sum_e;
-        // Padding rows (r + l >= c): responsibilities 0, T := 1, A := 0.
-        D4 keep = Splat(1.0);
-        if (r + 4 > c) {
+        // One division for both (S, T in [1, k]; divisions are the slowest
+        // instructions here).
+        const D4 inv_both = 1.0 / (sum_g * sum_e);
+        inv_g = sum_e * inv_both;
+        inv_e = sum_g * inv_both;
+      } else {
+        inv_g = 1.0 / sum_g;
+      }
+#pragma GCC unroll 8
+      for (Index i = 0; i < k; ++i) Store(g + i * kC + r, Load(g + i * kC + r) * inv_g);
+      // Padding rows (r + l >= c): S := 1, and in the E-step responsibilities
+      // 0, T := 1, A := 0.
+      const bool padded = r + 4 > c;
+      D4 keep = one;
+      if (padded) {
+        for (Index l = 0; l < 4; ++l) {
+          if (r + l >= c) {
+            keep[l] = 0.0;
+            sum_g[l] = 1.0;
+          }
+        }
+      }
+      Store(sum_s + r, sum_g);
+      prod_s *= sum_g;
+      if (estep) {
+        if (padded) {
           for (Index l = 0; l < 4; ++l) {
-            if (r + l >= c) {
-              keep[l] = 0.0;
-              sum_e[l] = 1.0;
-              shift[r + l] = 0.0;
-            }
+            if (r + l >= c) sum_e[l] = 1.0;
           }
         }
         D4 mass = zero;
 #pragma GCC unroll 8
         for (Index i = 0; i < k; ++i) {
           D4 ri = Load(e + i * kC + r) * inv_e;
-          if (r + 4 > c) ri *= keep;
+          if (padded) ri *= keep;
           Store(e + i * kC + r, ri);
           if (full) Store(in.r + i * in.r_stride + c0 + r, ri);
           mass += ri;
         }
         Store(rn + r, mass);
         prod_t *= sum_e;
-        shift_sum += Load(shift + r);
       } else {
         D4 mass = Load(x[0] + r);
 #pragma GCC unroll 8
@@ -364,101 +585,146 @@ template <int P, int K>
         Store(rn_old + r, mass);
       }
     }
-    LogArray(log_s, log_s, c4);
+    // Lanes 0-3: log prod S, lanes 4-7: log prod T.
+    double log_prods[8];
+    Store(log_prods, prod_s);
+    Store(log_prods + 4, prod_t);
+    LogArray(log_prods, log_prods, estep ? 8 : 4);
+    const double log_prod_s = Reduce(Load(log_prods));
     if (estep) {
       if (!full) {
         for (Index i = 0; i < k; ++i) CopyRows(in.r + i * in.r_stride + c0, e + i * kC, c);
-        for (Index r = c; r < c4; ++r) log_s[r] = 0.0;
       }
       // log p(y | x) = A + log T - log S per row (A is the maximum of
       // a_i = (l_i - M) + ..., so M is already taken out).
-      double log_t[4];
-      Store(log_t, prod_t);
-      LogArray(log_t, log_t, 4);
-      D4 ls{};
-      for (Index r = 0; r < c4; r += 4) ls += Load(log_s + r);
-      *out.log_likelihood += (Reduce(shift_sum) + Reduce(Load(log_t))) - Reduce(ls);
+      *out.log_likelihood += (Reduce(shift_sum) + Reduce(Load(log_prods + 4))) - log_prod_s;
     }
 
-    // Q = sum r log g and its gradient sum_n (r_ni - R_n g_ni) z_n for the
-    // responsibilities xs with row masses R_n in mass (1 up to round-off;
-    // used as computed, as in the information formula).
-    auto gate_sums = [&](const double* const* xs, const double* mass, double* q_out,
-                         double* gradient) {
-      D4 qa{};
-#pragma GCC unroll 8
-      for (Index i = 0; i < k; ++i) {
-        const double* xi = xs[i];
-        const double* si = sh + i * kC;
-        for (Index r = 0; r < c4; r += 4) {
-          const D4 xv = Load(xi + r);
-          const D4 term = xv * (Load(si + r) - Load(log_s + r));
-          qa += in.masked ? (xv == zero ? zero : term) : term;
-        }
+    // sum_n R_n log S_n for the row masses in `mass` (see kUnitMass).
+    bool have_log_s = false;
+    // (The lambdas are always_inline: an outlined lambda would not get the
+    // AVX2 copy's target.)
+    auto mass_log_s = [&](const double* mass) __attribute__((always_inline)) {
+      // max |R_n - 1| over the chunk's rows (padding rows have R_n = 0).
+      D4 deviation{};
+      for (Index r = 0; r + 4 <= c; r += 4) {
+        const D4 u = Load(mass + r) - 1.0;
+        deviation = Max(deviation, Max(u, -u));
       }
-      *q_out += Reduce(qa);
-      for (Index i = 0; i + 1 < k; ++i) {
-        const double* xi = xs[i];
-        const double* gi = g + i * kC;
-        RowSums<P>([&](Index r) { return Load(xi + r) - Load(mass + r) * Load(gi + r); }, cols, q,
-                   c4, sums, acc);
-        for (Index a = 0; a < p; ++a) gradient[i * p + a] += sums[a];
-      }
+      double largest = std::max(std::max(deviation[0], deviation[1]),
+                                std::max(deviation[2], deviation[3]));
+      for (Index r = c & ~Index{3}; r < c; ++r) largest = std::max(largest, std::abs(mass[r] - 1.0));
+      if (largest <= kUnitMass) return log_prod_s;
+      if (!have_log_s) LogArray(sum_s, log_s, c4);
+      have_log_s = true;
+      D4 sum{};
+      for (Index r = 0; r < c4; r += 4) sum += Load(mass + r) * Load(log_s + r);
+      return Reduce(sum);
     };
-    gate_sums(x, rn, out.q, out.gradient);
-    if (in.with_information) {
-      // Block (i, l): sum_n R_n g_ni (delta_il - g_nl) z_n z_n'.
-      for (Index i = 0; i + 1 < k; ++i) {
-        for (Index l = i; l + 1 < k; ++l) {
-          const double* gi = g + i * kC;
-          const double* gl = g + l * kC;
-          if (l == i) {
-            Gram<P>(
-                [&](Index r) {
-                  const D4 gv = Load(gi + r);
-                  return Load(rn + r) * gv * (1.0 - gv);
-                },
-                cols, q, c4, sums, acc);
-          } else {
-            Gram<P>([&](Index r) { return -(Load(rn + r) * Load(gi + r) * Load(gl + r)); }, cols,
-                    q, c4, sums, acc);
+    // Q = sum r log g and its gradient sum_n (r_ni - R_n g_ni) z_n (and the
+    // information) for the responsibilities xs with row masses R_n in mass
+    // (1 up to round-off; used as computed, as in the information formula).
+    auto gate_sums = [&](const double* const* xs, const double* mass, double* q_out,
+                         double* gradient, bool information) __attribute__((always_inline)) {
+      double q_part = 0.0;
+      if constexpr (P > 0 && K > 0) {
+        GateChunkFixed<P, K>(xs, mass, sh, g, cols, c4, in.masked, information, &q_part,
+                             gradient, sums);
+      } else {
+        D4 qa{};
+        for (Index i = 0; i < k; ++i) {
+          const double* xi = xs[i];
+          const double* si = sh + i * kC;
+          for (Index r = 0; r < c4; r += 4) {
+            const D4 xv = Load(xi + r);
+            const D4 term = xv * Load(si + r);
+            qa += in.masked ? (xv == zero ? zero : term) : term;
           }
-          for (int a = 0; a < q; ++a) {
-            for (int b = a; b < q; ++b) {
-              const double v = sums[Packed(a, b, q)];
-              out.information[(i * p + a) + (l * p + b) * m] += v;
-              if (a != b) out.information[(i * p + b) + (l * p + a) * m] += v;
-              if (l != i) {
-                out.information[(l * p + a) + (i * p + b) * m] += v;
-                if (a != b) out.information[(l * p + b) + (i * p + a) * m] += v;
+        }
+        q_part = Reduce(qa);
+        for (Index i = 0; i + 1 < k; ++i) {
+          const double* xi = xs[i];
+          const double* gi = g + i * kC;
+          RowSums<P>([&](Index r) { return Load(xi + r) - Load(mass + r) * Load(gi + r); }, cols,
+                     q, c4, sums, acc);
+          for (Index a = 0; a < p; ++a) gradient[i * p + a] += sums[a];
+        }
+        if (information) {
+          // Block (i, l): sum_n R_n g_ni (delta_il - g_nl) z_n z_n', packed as below.
+          const Index t_count = p * (p + 1) / 2;
+          Index b = 0;
+          for (Index i = 0; i + 1 < k; ++i) {
+            for (Index l = i; l + 1 < k; ++l, ++b) {
+              const double* gi = g + i * kC;
+              const double* gl = g + l * kC;
+              if (l == i) {
+                Gram<P>(
+                    [&](Index r) {
+                      const D4 gv = Load(gi + r);
+                      return Load(mass + r) * gv * (1.0 - gv);
+                    },
+                    cols, q, c4, sums + b * t_count, acc);
+              } else {
+                Gram<P>([&](Index r) { return -(Load(mass + r) * Load(gi + r) * Load(gl + r)); },
+                        cols, q, c4, sums + b * t_count, acc);
               }
             }
           }
         }
       }
-    }
+      *q_out += q_part - mass_log_s(mass);
+      if (!information) return;
+      const Index t_count = p * (p + 1) / 2;
+      Index b = 0;
+      for (Index i = 0; i + 1 < k; ++i) {
+        for (Index l = i; l + 1 < k; ++l, ++b) {
+          const double* block = sums + b * t_count;
+          for (int a = 0; a < q; ++a) {
+            for (int c2 = a; c2 < q; ++c2) {
+              const double v = block[Packed(a, c2, q)];
+              out.information[(i * p + a) + (l * p + c2) * m] += v;
+              if (a != c2) out.information[(i * p + c2) + (l * p + a) * m] += v;
+              if (l != i) {
+                out.information[(l * p + a) + (i * p + c2) * m] += v;
+                if (a != c2) out.information[(l * p + c2) + (i * p + a) * m] += v;
+              }
+            }
+          }
+        }
+      }
+    };
+    gate_sums(x, rn, out.q, out.gradient, in.with_information);
     if (estep) {
       // Experts: the Gram of [Z e_i] weighted by r_i gives mass, Z'R_i e_i,
       // Z'R_i Z and e_i'R_i e_i (e_i the residuals of expert i's current mean).
       const int qa = q + 1;
+      const Index t_count = (p + 1) * (p + 2) / 2;
+      if constexpr (P > 0 && K > 0) {
+        ExpertChunkFixed<P, K>(e, in.means, cols, c4, sums);
+      } else {
+        for (Index i = 0; i < k; ++i) {
+          const double* ri = e + i * kC;
+          cols[p] = res + i * kC;
+          Gram<(P > 0 ? P + 1 : 0)>([&](Index r) { return Load(ri + r); }, cols, qa, c4,
+                                    sums + i * t_count, acc);
+        }
+      }
       for (Index i = 0; i < k; ++i) {
-        const double* ri = e + i * kC;
-        cols[p] = res + i * kC;
-        Gram<(P > 0 ? P + 1 : 0)>([&](Index r) { return Load(ri + r); }, cols, qa, c4, sums, acc);
+        const double* block = sums + i * t_count;
         double* o = out.experts + i * ExpertSumsSize(p);
-        o[0] += sums[0];
+        o[0] += block[0];
         for (int a = 0; a < q; ++a) {
-          o[1 + a] += sums[Packed(a, q, qa)];
+          o[1 + a] += block[Packed(a, q, qa)];
           for (int b = a; b < q; ++b) {
-            const double v = sums[Packed(a, b, qa)];
+            const double v = block[Packed(a, b, qa)];
             o[1 + p + a + b * p] += v;
             if (a != b) o[1 + p + b + a * p] += v;
           }
         }
-        o[1 + p + p * p] += sums[Packed(q, q, qa)];
+        o[1 + p + p * p] += block[Packed(q, q, qa)];
       }
     }
-    if (with_old) gate_sums(x_old, rn_old, out.q_old, out.gradient_old);
+    if (with_old) gate_sums(x_old, rn_old, out.q_old, out.gradient_old, false);
   }
 }
 
