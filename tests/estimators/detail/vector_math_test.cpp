@@ -96,6 +96,27 @@ TEST(VectorMathTest, EveryTailLengthAndInPlace) {
   }
 }
 
+// Out of place, ExpArray runs the unchecked core over the whole array and
+// redoes it through the checked path when any argument was outside the
+// range; in place it checks every vector. Both must give the same bits, with
+// a special value anywhere (first vector, middle, last full vector, tail).
+TEST(VectorMathTest, OutOfPlaceAndInPlaceAgreeBitForBitWithSpecialValues) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (Index n : {8, 63, 64, 130}) {
+    for (Index at = 0; at < n; at += 7) {
+      for (double special : {-kInf, -800.0, 710.0, nan}) {
+        std::vector<double> x = Uniform(n, -30.0, 0.0, 20 + static_cast<std::uint64_t>(n));
+        x[static_cast<std::size_t>(at)] = special;
+        std::vector<double> out(x.size()), in_place = x;
+        ExpArray(x.data(), out.data(), n);
+        ExpArray(in_place.data(), in_place.data(), n);
+        EXPECT_EQ(std::memcmp(out.data(), in_place.data(), sizeof(double) * x.size()), 0)
+            << "n = " << n << " at " << at << " special " << special;
+      }
+    }
+  }
+}
+
 TEST(VectorMathTest, DispatchedAndPortablePathsAgreeToAFewUlps) {
   // The AVX2 copy (where the CPU has AVX2 and FMA) fuses multiply-adds, the
   // 2-wide copy does not: both are within 1.5 eps (exp) / 1 ulp (log) of the

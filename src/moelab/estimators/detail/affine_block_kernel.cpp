@@ -326,7 +326,7 @@ template <int P, int K>
   Scratch& s = ThreadScratch();
   const Index acc_size = 4 * (p + 1) * (p + 2) / 2;
   const Index sums_size = std::max((p + 1) * (p + 2) / 2 * k, (k - 1) * k / 2 * p * (p + 1) / 2);
-  const Index needed = kC * (p + 1 + 7 * k + 8) + acc_size + sums_size;
+  const Index needed = kC * (p + 1 + 7 * k + 12) + acc_size + sums_size;
   if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
   s.cols.resize(p + 1);
   s.x.resize(k);
@@ -346,8 +346,9 @@ template <int P, int K>
   double* log_s = sum_s + kC;    // log S per row, on the exact path of kUnitMass only
   double* rn = log_s + kC;  // row masses R_n = sum_i x_ni
   double* rn_old = rn + kC;
-  double* ex = rn_old + kC;  // K = 3: minimum and median arguments (gate, joint) -> exps
-  double* acc = ex + 4 * kC;
+  double* ex = rn_old + kC;  // K = 2, 3: the exp arguments other than the row maxima
+  double* ex_out = ex + 4 * kC;  // K = 3: their exps (out of place: see ExpArray)
+  double* acc = ex_out + 4 * kC;
   double* sums = acc + acc_size;
   // cols[j] (1 <= j < p): column j of Z, cols[p]: y (the experts' Grams: their residuals).
   const double** cols = s.cols.data();
@@ -465,8 +466,8 @@ template <int P, int K>
         shift_sum += max_a;
       }
       if constexpr (K == 2) {
-        Store(g + r, lv[0] + lv[1]);
-        if (estep) Store(g + kC + r, av[0] + av[1]);
+        Store(ex + r, lv[0] + lv[1]);
+        if (estep) Store(ex + kC + r, av[0] + av[1]);
       } else if constexpr (K == 3) {
         Store(ex + r, Min(Min(lv[0], lv[1]), lv[2]));
         Store(ex + kC + r, Median3(lv[0], lv[1], lv[2]));
@@ -479,12 +480,12 @@ template <int P, int K>
 
     // Sweep 2: the exps (exp(-inf) = 0 for unselected experts).
     if constexpr (K == 2 || K == 3) {
-      double* const args = K == 2 ? g : ex;
+      double* const to = K == 2 ? g : ex_out;
       const Index columns = (K == 2 ? 1 : 2) * (estep ? 2 : 1);
       if (full) {
-        ExpArray(args, args, columns * kC);
+        ExpArray(ex, to, columns * kC);
       } else {
-        for (Index j = 0; j < columns; ++j) ExpArray(args + j * kC, args + j * kC, c4);
+        for (Index j = 0; j < columns; ++j) ExpArray(ex + j * kC, to + j * kC, c4);
       }
     } else if (full) {
       ExpArray(sh, g, k * kC);
@@ -521,8 +522,8 @@ template <int P, int K>
           Store(to + kC + r, pick(b));
           Store(to + 2 * kC + r, pick(d));
         };
-        expand(sh, g, ex);
-        if (estep) expand(e, e, ex + 2 * kC);
+        expand(sh, g, ex_out);
+        if (estep) expand(e, e, ex_out + 2 * kC);
       }
       D4 sum_g = Load(g + r), sum_e = one, inv_g{}, inv_e{};
 #pragma GCC unroll 8
