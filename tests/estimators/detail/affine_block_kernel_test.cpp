@@ -204,7 +204,7 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
 
 // The kernel's gate softmax, responsibilities, log-likelihood and Q against
 // a plain per-row loop (std::exp, std::log), for k = 3 - where the kernel
-// exps only each row's minimum and median argument and matches them back -
+// exps only the two arguments after each row's maximum and puts them back -
 // on rows that stress that matching: ties (a zero gate: all logits equal;
 // two equal experts), a top-1-of-3 mask (two -inf logits per row), and
 // otherwise random rows; and with given responsibilities whose rows do not
@@ -323,43 +323,51 @@ TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
   }
 }
 
-// A NaN in the data must reach the log-likelihood (the engine rejects a
-// non-finite step); with k = 3 a NaN exp argument matches neither the
-// row's minimum nor its median and is passed through.
+// A NaN in the data or in one logit (each column in turn: with k = 3 the
+// kernel exps only the two arguments after the row maximum) must reach the
+// log-likelihood (the engine rejects a non-finite step).
 TEST(AffineBlockKernelTest, NanDataGiveANonFiniteLogLikelihood) {
   for (Index k : {2, 3, 4}) {
-    const Index rows = 67, p = 2;
-    Matrix Z(rows, p), W = Matrix::Zero(p, k), means = Matrix::Zero(p, k), R(rows, k);
-    Vector y = Vector::Zero(rows), constant = Vector::Zero(k), inv_two_var = Vector::Ones(k);
-    Z.col(0).setOnes();
-    Z.col(1).setLinSpaced(rows, -1.0, 1.0);
-    for (Index i = 0; i < k; ++i) W(1, i) = static_cast<double>(i);
-    y[40] = std::numeric_limits<double>::quiet_NaN();
-    AffineBlockInput in;
-    in.rows = rows;
-    in.p = p;
-    in.k = k;
-    in.z = Z.data();
-    in.z_stride = rows;
-    in.w = W.data();
-    in.y = y.data();
-    in.means = means.data();
-    in.constant = constant.data();
-    in.inv_two_var = inv_two_var.data();
-    in.r = R.data();
-    in.r_stride = rows;
-    const Index m = (k - 1) * p;
-    double ll = 0.0, q = 0.0;
-    Vector gradient = Vector::Zero(m), experts = Vector::Zero(k * ExpertSumsSize(p));
-    Matrix information = Matrix::Zero(m, m);
-    AffineBlockSums out;
-    out.log_likelihood = &ll;
-    out.q = &q;
-    out.gradient = gradient.data();
-    out.information = information.data();
-    out.experts = experts.data();
-    AccumulateAffineBlock(in, out);
-    EXPECT_FALSE(std::isfinite(ll)) << "k = " << k;
+    for (Index nan_column = -1; nan_column < k; ++nan_column) {
+      const Index rows = 67, p = 2;
+      Matrix Z(rows, p), W = Matrix::Zero(p, k), means = Matrix::Zero(p, k), R(rows, k);
+      Vector y = Vector::Zero(rows), constant = Vector::Zero(k), inv_two_var = Vector::Ones(k);
+      Z.col(0).setOnes();
+      Z.col(1).setLinSpaced(rows, -1.0, 1.0);
+      for (Index i = 0; i < k; ++i) W(1, i) = static_cast<double>(i);
+      Matrix logits = Z * W;
+      if (nan_column < 0) {
+        y[40] = std::numeric_limits<double>::quiet_NaN();
+      } else {
+        logits(40, nan_column) = std::numeric_limits<double>::quiet_NaN();
+      }
+      AffineBlockInput in;
+      in.rows = rows;
+      in.p = p;
+      in.k = k;
+      in.z = Z.data();
+      in.z_stride = rows;
+      in.logits = logits.data();
+      in.logits_stride = rows;
+      in.y = y.data();
+      in.means = means.data();
+      in.constant = constant.data();
+      in.inv_two_var = inv_two_var.data();
+      in.r = R.data();
+      in.r_stride = rows;
+      const Index m = (k - 1) * p;
+      double ll = 0.0, q = 0.0;
+      Vector gradient = Vector::Zero(m), experts = Vector::Zero(k * ExpertSumsSize(p));
+      Matrix information = Matrix::Zero(m, m);
+      AffineBlockSums out;
+      out.log_likelihood = &ll;
+      out.q = &q;
+      out.gradient = gradient.data();
+      out.information = information.data();
+      out.experts = experts.data();
+      AccumulateAffineBlock(in, out);
+      EXPECT_FALSE(std::isfinite(ll)) << "k = " << k << ", NaN in logit column " << nan_column;
+    }
   }
 }
 

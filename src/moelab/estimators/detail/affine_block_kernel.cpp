@@ -146,11 +146,6 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
-[[gnu::always_inline]] inline D4 Min(const D4& a, const D4& b) { return a < b ? a : b; }
-// The median of three by selects: exactly one of the three values.
-[[gnu::always_inline]] inline D4 Median3(const D4& a, const D4& b, const D4& c) {
-  return Max(Min(a, b), Min(Max(a, b), c));
-}
 
 // Expert i's mean z' gamma_i on rows r..r+3 (mean: its p coefficients; zr:
 // the row's Z columns 1.. in registers when P > 0).
@@ -315,8 +310,8 @@ template <int P, int K>
 // K > 0: k = K at compile time (the loops over the experts unroll). A row's
 // largest exp argument is exactly 0 (exp(0) = 1), so K = 2 and 3 exp only
 // the others: K = 2 the one other argument (sh_0 + sh_1, as 0 + x = x
-// exactly), K = 3 the row's minimum and median (selects, so exact), matched
-// back to their columns in sweep 3 - the same bits as exps of every column,
+// exactly), K = 3 the two after the maximum in cyclic order (selects, so
+// exact), put back into their columns in sweep 3 - the same bits as exps of every column,
 // with 2 (K = 2) and 4 (K = 3) exps per row instead of 4 and 6.
 template <int P, int K>
 [[gnu::always_inline]] inline void Body(const AffineBlockInput& in, const AffineBlockSums& out) {
@@ -469,12 +464,15 @@ template <int P, int K>
         Store(ex + r, lv[0] + lv[1]);
         if (estep) Store(ex + kC + r, av[0] + av[1]);
       } else if constexpr (K == 3) {
-        Store(ex + r, Min(Min(lv[0], lv[1]), lv[2]));
-        Store(ex + kC + r, Median3(lv[0], lv[1], lv[2]));
-        if (estep) {
-          Store(ex + 2 * kC + r, Min(Min(av[0], av[1]), av[2]));
-          Store(ex + 3 * kC + r, Median3(av[0], av[1], av[2]));
-        }
+        // The two arguments after the row's maximum (the first exact 0) in
+        // cyclic order.
+        auto others = [&](const D4* v, double* to) {
+          const auto m0 = v[0] == zero, m1 = v[1] == zero;
+          Store(to + r, m0 ? v[1] : (m1 ? v[2] : v[0]));
+          Store(to + kC + r, m0 ? v[2] : (m1 ? v[0] : v[1]));
+        };
+        others(lv, ex);
+        if (estep) others(av, ex + 2 * kC);
       }
     }
 
@@ -509,18 +507,14 @@ template <int P, int K>
           Store(e + kC + r, Load(e + kC + r) == zero ? one : t_e);
         }
       } else if constexpr (K == 3) {
-        // Each argument is the row's minimum, median or maximum (exactly 0);
-        // a NaN matches none and stays NaN.
+        // Back to their columns, the maximum's exp 1. (A NaN argument makes
+        // the row maximum NaN, or sits in an exp'd column: it reaches S, T.)
         auto expand = [&](const double* v, double* to, const double* exps) {
-          const D4 a = Load(v + r), b = Load(v + kC + r), d = Load(v + 2 * kC + r);
-          const D4 low = Min(Min(a, b), d), mid = Median3(a, b, d);
-          const D4 e_low = Load(exps + r), e_mid = Load(exps + kC + r);
-          auto pick = [&](const D4& u) {
-            return u == low ? e_low : (u == mid ? e_mid : (u == zero ? one : u));
-          };
-          Store(to + r, pick(a));
-          Store(to + kC + r, pick(b));
-          Store(to + 2 * kC + r, pick(d));
+          const auto m0 = Load(v + r) == zero, m1 = Load(v + kC + r) == zero;
+          const D4 e1 = Load(exps + r), e2 = Load(exps + kC + r);
+          Store(to + r, m0 ? one : (m1 ? e2 : e1));
+          Store(to + kC + r, m0 ? e1 : (m1 ? one : e2));
+          Store(to + 2 * kC + r, m0 ? e2 : (m1 ? e1 : one));
         };
         expand(sh, g, ex_out);
         if (estep) expand(e, e, ex_out + 2 * kC);
