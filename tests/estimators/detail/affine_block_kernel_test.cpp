@@ -1,8 +1,10 @@
 // The fused per-chunk kernel against the column-wise block code it replaces
 // (itself checked against the model and finite differences in
 // em_engine_test / softmax_irls_test), for every specialised p = d + 1 and
-// the generic one, with and without a top-K mask; and its AVX2 and portable
-// copies giving the same bits.
+// the generic one, with and without a top-K mask; its AVX2 and portable
+// copies agreeing to round-off; and a plain per-row loop for k = 3 (where
+// only the two exp arguments after each row's maximum are exponentiated)
+// and NaN inputs.
 #include "moelab/estimators/detail/affine_block_kernel.hpp"
 
 #include <gtest/gtest.h>
@@ -231,7 +233,8 @@ TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
       constant[i] = -0.5 * std::log(2.0 * 3.14159 * (0.3 + 0.2 * i));
       inv_two_var[i] = 0.5 / (0.3 + 0.2 * i);
     }
-    if (variant == 1) {  // experts 0 and 1 equal: tied joint arguments
+    if (variant == 1) {  // experts 0 and 1 equal: tied gate and joint arguments
+      W.col(1) = W.col(0);
       means.col(1) = means.col(0);
       constant[1] = constant[0];
       inv_two_var[1] = inv_two_var[0];

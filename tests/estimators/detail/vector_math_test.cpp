@@ -103,7 +103,11 @@ TEST(VectorMathTest, EveryTailLengthAndInPlace) {
 TEST(VectorMathTest, OutOfPlaceAndInPlaceAgreeBitForBitWithSpecialValues) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (Index n : {8, 63, 64, 130}) {
-    for (Index at = 0; at < n; at += 7) {
+    std::vector<Index> positions;
+    for (Index at = 0; at < n; at += 7) positions.push_back(at);
+    positions.push_back(n - 2);  // the last full vector or the tail
+    positions.push_back(n - 1);
+    for (Index at : positions) {
       for (double special : {-kInf, -800.0, 710.0, nan}) {
         std::vector<double> x = Uniform(n, -30.0, 0.0, 20 + static_cast<std::uint64_t>(n));
         x[static_cast<std::size_t>(at)] = special;

@@ -298,7 +298,8 @@ template <int P, int K>
 //   1. logits l_i, their row maxima M, the exp arguments l_i - M, and for the
 //      E-step a_i = (l_i - M) + constant_i - (y - mean_i)^2 / (2 variance_i)
 //      (log g_i phi_i up to the row's log S), their row maxima A and a_i - A;
-//   2. exp of both (one call each over the k columns);
+//   2. the exps (k = 2, 3: of the arguments other than each row's maximum,
+//      one call over the chunk; otherwise of every column);
 //   3. S = sum_i exp(l_i - M), T = sum_i exp(a_i - A), g_i = exp(l_i - M) / S,
 //      responsibilities r_i = exp(a_i - A) / T (written out directly). log S
 //      and log T go into running products per lane (16 rows of values in
@@ -597,8 +598,8 @@ template <int P, int K>
 
     // sum_n R_n log S_n for the row masses in `mass` (see kUnitMass).
     bool have_log_s = false;
-    // (The lambdas are always_inline: an outlined lambda would not get the
-    // AVX2 copy's target.)
+    // (These two lambdas are always_inline: GCC outlined them, and an
+    // outlined lambda does not get the AVX2 copy's target.)
     auto mass_log_s = [&](const double* mass) __attribute__((always_inline)) {
       // max |R_n - 1| over the chunk's rows (padding rows have R_n = 0).
       D4 deviation{};

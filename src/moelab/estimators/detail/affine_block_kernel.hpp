@@ -6,20 +6,20 @@
 // Why: the column-wise block code (row_kernels.hpp, SoftmaxIrls::AccumulateBlock)
 // sweeps the 1024-row block a dozen times with B x k temporaries. This kernel
 // cuts the block into chunks of kChunkRows rows whose work arrays stay in L1
-// and does each chunk in three sweeps around two calls of the vectorised exp
-// of vector_math.hpp: (1) logits, joint log densities, their row maxima and
-// the exp arguments; (2) the exps; (3) normalisation into gate probabilities
-// and responsibilities (written out directly), with one log per row (the
-// gate's log-sum-exp; the joint's enters the log-likelihood through a
-// per-lane product, one log per chunk). The gate gradient and information
-// and the experts' normal equations follow as weighted Grams with register
-// accumulators and the weights formed inside the loop, specialised for
-// p = d + 1 <= 5 and k = 2, 3 (generic loops above).
+// and does each chunk in three sweeps around the vectorised exp of
+// vector_math.hpp (one call over the chunk at k = 2, 3): (1) logits, joint log densities, their row maxima and
+// the exp arguments; (2) the exps - k - 1 per softmax at k = 2, 3, as a row's
+// largest argument is exactly 0; (3) normalisation into gate probabilities
+// and responsibilities (written out directly). The logs of the gate's and
+// the joint's row sums enter the log-likelihood and Q through per-lane
+// products, one log per chunk lane. The gate's Q, gradient and information
+// and the experts' normal equations follow as weighted Grams, one sweep each
+// at p = d + 1 <= 5 and k = 2, 3 with the accumulators in registers where
+// they fit (at d = 1; larger p spills some), generic loops otherwise.
 //
-// Cost (one EM iteration = this E-step plus the M-step's RSS pass below, n =
-// 10^6, one thread, README "Performance"): 5.9 ns per sample x expert at
-// k = 3, d = 1 (8.2 ns before the three-sweep rewrite), of which the 2k
-// exponentials take ~30 %, the one log ~10 %, the RSS pass ~11 %.
+// Cost (one EM iteration at n = 10^6, one thread, README "Performance"):
+// ~3.9 ns per sample x expert at k = 3, d = 1 (6.4 ns in the previous round,
+// 8.2 ns before the three-sweep rewrite); the 4 exps per row take ~27 %.
 //
 // Determinism: every sum is accumulated in 4 lanes (lane l takes rows
 // r = l mod 4 of a chunk), the lanes are added as (l0 + l1) + (l2 + l3) and
@@ -98,7 +98,7 @@ bool AffineBlockKernelAvailable();
 void AccumulateAffineBlock(const AffineBlockInput& in, const AffineBlockSums& out);
 
 // The portable (SSE2) copy, bypassing the AVX2 dispatch: tests compare the
-// two bit for bit.
+// two to round-off (see Determinism above).
 void AccumulateAffineBlockPortable(const AffineBlockInput& in, const AffineBlockSums& out);
 
 // The expert M-step's second pass over a row block: rss[i] += sum_r r_ri

@@ -132,11 +132,9 @@ void EmEngine::EStep(const MoeParams& params, bool speculative) {
         TopKIndices(s.row, K, &s.selected);
         selection_.ClearRow(b0 + r);
         for (Index i : s.selected) selection_.Select(b0 + r, i);
-        for (Index i = 0; i < k_; ++i) {
-          if (!selection_.Selected(b0 + r, i)) logits(r, i) = kNegInf;
-        }
         if (compare && !selection_.RowEquals(accepted_selection_, b0 + r)) ++changes;
       }
+      selection_.MaskUnselected(b0, logits);
     }
     auto column = partials_.col(block);
     column.setZero();
@@ -454,11 +452,7 @@ double EmEngine::GateObjectiveAndGradient(const GateParams& gate, bool with_temp
     }
     if (top_k_) {
       // The selection of the current iterate stays frozen (as for IRLS).
-      for (Index i = 0; i < k_; ++i) {
-        for (Index r = 0; r < B; ++r) {
-          if (!accepted_selection_.Selected(b0 + r, i)) logits(r, i) = kNegInf;
-        }
-      }
+      accepted_selection_.MaskUnselected(b0, logits);
     }
     auto probs = s.irls.probs.topRows(B);
     LogSoftmaxRows(logits, probs, s.irls.lse.head(B), top_k_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "moelab/core/types.hpp"
@@ -25,6 +26,15 @@ class SelectionMask {
   }
   void Select(Index row, Index expert) {
     bits_[row * words_per_row_ + expert / 64] |= std::uint64_t{1} << (expert % 64);
+  }
+  // logits(r, i) := -inf where expert i is not selected on row first_row + r
+  // (the masked logits the kernels and Q take).
+  void MaskUnselected(Index first_row, Eigen::Ref<Matrix> logits) const {
+    for (Index i = 0; i < logits.cols(); ++i) {
+      for (Index r = 0; r < logits.rows(); ++r) {
+        if (!Selected(first_row + r, i)) logits(r, i) = -std::numeric_limits<double>::infinity();
+      }
+    }
   }
   bool RowEquals(const SelectionMask& other, Index row) const {
     for (Index w = 0; w < words_per_row_; ++w) {

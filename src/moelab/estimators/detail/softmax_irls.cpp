@@ -95,13 +95,7 @@ SoftmaxIrls::Evaluation SoftmaxIrls::Evaluate(const Eigen::Ref<const Matrix>& R,
     if (!fused_kernel_ || masked) {
       logits.noalias() = Zb.lazyProduct(W);  // as in the EM E-step (same bits)
     }
-    if (masked) {
-      for (Index i = 0; i < k_; ++i) {
-        for (Index r = 0; r < B; ++r) {
-          if (!mask_->Selected(b0 + r, i)) logits(r, i) = kNegInf;
-        }
-      }
-    }
+    if (masked) mask_->MaskUnselected(b0, logits);
     if (fused_kernel_) {
       AffineBlockInput in;
       in.rows = B;

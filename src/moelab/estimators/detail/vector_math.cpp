@@ -46,21 +46,12 @@ template <typename D>
 
 constexpr double kExpLow = -708.3, kExpHigh = 709.0;
 
-// Whether every lane of a comparison result (all ones or zero) is true: a
-// tree of ands over the lanes (a loop over the lanes compiled to one
-// extraction and branch per lane, a quarter of ExpArray's time).
+// Whether every lane of a comparison result (all ones or zero) is true.
 template <int W>
 [[gnu::always_inline]] inline bool AllLanes(const typename Lanes<W>::I& mask) {
-  if constexpr (W == 4) {
-    const auto half = mask & __builtin_shufflevector(mask, mask, 2, 3, 0, 1);
-    return (half & __builtin_shufflevector(half, half, 1, 0, 3, 2))[0] != 0;
-  } else if constexpr (W == 2) {
-    return (mask & __builtin_shufflevector(mask, mask, 1, 0))[0] != 0;
-  } else {
-    bool all = true;
-    for (int l = 0; l < W; ++l) all &= mask[l] != 0;
-    return all;
-  }
+  bool all = true;
+  for (int l = 0; l < W; ++l) all &= mask[l] != 0;
+  return all;
 }
 
 // exp for lo <= xc <= hi.
@@ -88,15 +79,26 @@ template <int W>
   return er * (D)scale;
 }
 
+// exp for x <= hi (or NaN): arguments below lo - the -inf of a top-K gate's
+// unselected experts, the far tails of a narrow expert - give 0 without a
+// branch (the core runs on lo there).
+template <int W>
+[[gnu::always_inline]] inline typename Lanes<W>::D ExpBelowHigh(const typename Lanes<W>::D& x) {
+  using D = typename Lanes<W>::D;
+  const D lo = Splat<D>(kExpLow);
+  const auto low = x < lo;
+  const D y = ExpCore<W>(low ? lo : x);
+  return low ? Splat<D>(0.0) : y;
+}
+
 template <int W>
 [[gnu::always_inline]] inline typename Lanes<W>::D ExpLanes(const typename Lanes<W>::D& x) {
   using D = typename Lanes<W>::D;
   const D lo = Splat<D>(kExpLow), hi = Splat<D>(kExpHigh);
-  // Inside [lo, hi] every lane takes the core alone (the clamps and the
-  // special-value selects are no-ops there, so the bits are the same); the
-  // rare vector with -inf (unselected top-K experts), NaN or an out-of-range
-  // argument takes the full path.
-  if (AllLanes<W>((x >= lo) & (x <= hi))) return ExpCore<W>(x);
+  // Below hi every lane takes ExpBelowHigh (the same bits as this full
+  // path there); the rare vector with NaN or an argument above hi takes the
+  // full path.
+  if (AllLanes<W>(x <= hi)) return ExpBelowHigh<W>(x);
   D xc = x < lo ? lo : x;
   xc = xc > hi ? hi : xc;
   D y = ExpCore<W>(xc);
@@ -171,23 +173,28 @@ template <int W>
     Apply<W, Op::kExp>(x, y, n, 0.0);
     return;
   }
-  // Out of place: the core alone over every full vector, with one range
-  // check for the whole array instead of a test and branch per vector (a
-  // quarter of the time); the rare array with a lane outside [lo, hi] (or
-  // NaN) is redone by the checked path from x.
-  const D lo = Splat<D>(kExpLow), hi = Splat<D>(kExpHigh);
-  I inside = ~I{};
+  // Out of place: ExpBelowHigh over every full vector, with one check for
+  // the whole array instead of a test and branch per vector (a quarter of
+  // the time); the vectors holding a NaN or an argument above hi (rare: the
+  // EM kernels' arguments are <= 0) are redone by the full path from x.
+  const D hi = Splat<D>(kExpHigh);
+  I below_high = ~I{};
   Index j = 0;
   for (; j + W <= n; j += W) {
     D v;
     std::memcpy(&v, x + j, sizeof v);
-    inside &= (v >= lo) & (v <= hi);
-    v = ExpCore<W>(v);
+    below_high &= v <= hi;
+    v = ExpBelowHigh<W>(v);
     std::memcpy(y + j, &v, sizeof v);
   }
-  if (!AllLanes<W>(inside)) {
-    Apply<W, Op::kExp>(x, y, n, 0.0);
-    return;
+  if (!AllLanes<W>(below_high)) {
+    for (Index i = 0; i + W <= n; i += W) {
+      D v;
+      std::memcpy(&v, x + i, sizeof v);
+      if (AllLanes<W>(v <= hi)) continue;
+      v = ExpLanes<W>(v);
+      std::memcpy(y + i, &v, sizeof v);
+    }
   }
   if (j < n) Apply<W, Op::kExp>(x + j, y + j, n - j, 0.0);
 }
