@@ -1,6 +1,7 @@
 #include "moelab/estimators/detail/affine_block_kernel.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -146,6 +147,18 @@ Scratch& ThreadScratch() {
   return scratch;
 }
 
+// The first `count` doubles of the scratch, starting on a 64-byte boundary:
+// the work columns sit at multiples of 512 bytes from it, so a misaligned
+// base (a large vector comes from mmap at 16 bytes past a page) made every
+// other 32-byte access split a cache line - one E-step at k = 3, d = 4 took
+// 3x as long after another (p, k) had sized the scratch.
+double* AlignedScratch(Scratch& s, Index count) {
+  constexpr Index kSlack = 64 / sizeof(double);
+  if (static_cast<Index>(s.values.size()) < count + kSlack) s.values.resize(count + kSlack);
+  const auto address = reinterpret_cast<std::uintptr_t>(s.values.data());
+  return s.values.data() + ((64 - address % 64) % 64) / sizeof(double);
+}
+
 
 // Expert i's mean z' gamma_i on rows r..r+3 (mean: its p coefficients; zr:
 // the row's Z columns 1.. in registers when P > 0).
@@ -253,6 +266,15 @@ template <int P, int K>
   }
 }
 
+// Whether the gate and expert sums take the fused sweeps above: where the
+// gate sweep's accumulators (Q, gradient, information) are few enough that
+// its spills cost less than the separate loops' latency (measured: k = 3,
+// d = 1 and k = 2, d = 4 faster; k = 3, d = 4 - 58 accumulators - 10-25 %
+// slower than separate loops).
+template <int P, int K>
+inline constexpr bool kFusedSweeps =
+    P > 0 && K > 0 && K + (K - 1) * P + (K - 1) * K / 2 * P * (P + 1) / 2 <= 24;
+
 // The experts' sums of one chunk (ExpertSumsSize per expert): the Gram of
 // [Z e_i] weighted by r_i, e_i the residuals about expert i's current mean,
 // all K experts in one sweep (P, K > 0), in Gram's order per accumulator.
@@ -323,12 +345,11 @@ template <int P, int K>
   const Index acc_size = 4 * (p + 1) * (p + 2) / 2;
   const Index sums_size = std::max((p + 1) * (p + 2) / 2 * k, (k - 1) * k / 2 * p * (p + 1) / 2);
   const Index needed = kC * (p + 1 + 7 * k + 12) + acc_size + sums_size;
-  if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
+  double* base = AlignedScratch(s, needed);
   s.cols.resize(p + 1);
   s.x.resize(k);
   s.x_old.resize(k);
   s.logit_cols.resize(k);
-  double* base = s.values.data();
   double* zc = base;        // column j >= 1 at zc + j kC (column 0 is the ones)
   double* yc = zc + p * kC;
   double* sh = yc + kC;     // l_i - M (k columns), kept for log g
@@ -337,7 +358,7 @@ template <int P, int K>
   double* rc = e + k * kC;  // given responsibilities of a partial chunk
   double* ro = rc + k * kC; // previous responsibilities of a partial chunk
   double* lc = ro + k * kC; // given logits of a partial chunk
-  double* res = lc + k * kC;  // E-step: residuals y - z' gamma_i of the current means
+  double* res = lc + k * kC;  // E-step without kFusedSweeps: residuals y - z' gamma_i
   double* sum_s = res + k * kC;  // S per row (1 on padding rows)
   double* log_s = sum_s + kC;    // log S per row, on the exact path of kUnitMass only
   double* rn = log_s + kC;  // row masses R_n = sum_i x_ni
@@ -435,7 +456,7 @@ template <int P, int K>
 #pragma GCC unroll 8
         for (Index i = 0; i < k; ++i) {
           const D4 residual = yv - ExpertMean<P>(in.means + i * p, zr, cols, p, r);
-          if constexpr (P == 0 || K == 0) Store(res + i * kC + r, residual);
+          if constexpr (!kFusedSweeps<P, K>) Store(res + i * kC + r, residual);
           const D4 l = K > 0 ? lv[i] : Load(sh + i * kC + r);
           const D4 a = (l + in.constant[i]) - residual * residual * in.inv_two_var[i];
           if constexpr (K > 0) {
@@ -623,7 +644,7 @@ template <int P, int K>
     auto gate_sums = [&](const double* const* xs, const double* mass, double* q_out,
                          double* gradient, bool information) __attribute__((always_inline)) {
       double q_part = 0.0;
-      if constexpr (P > 0 && K > 0) {
+      if constexpr (kFusedSweeps<P, K>) {
         GateChunkFixed<P, K>(xs, mass, sh, g, cols, c4, in.masked, information, &q_part,
                              gradient, sums);
       } else {
@@ -695,7 +716,7 @@ template <int P, int K>
       // Z'R_i Z and e_i'R_i e_i (e_i the residuals of expert i's current mean).
       const int qa = q + 1;
       const Index t_count = (p + 1) * (p + 2) / 2;
-      if constexpr (P > 0 && K > 0) {
+      if constexpr (kFusedSweeps<P, K>) {
         ExpertChunkFixed<P, K>(e, in.means, cols, c4, sums);
       } else {
         for (Index i = 0; i < k; ++i) {
@@ -731,8 +752,7 @@ template <int P, int K>
   const Index p = P > 0 ? P : in.p, k = K > 0 ? K : in.k;
   Scratch& s = ThreadScratch();
   const Index needed = 4 * (2 * k + p + 1);
-  if (static_cast<Index>(s.values.size()) < needed) s.values.resize(needed);
-  double* acc = s.values.data();  // 4 lanes per expert
+  double* acc = AlignedScratch(s, needed);  // 4 lanes per expert
   double* pad = acc + 4 * k;      // the last rows: y, z columns 1.., r columns
   std::fill(acc, acc + 4 * k, 0.0);
   D4 a4[K > 0 ? K : 1];  // K > 0: register accumulators
