@@ -159,7 +159,6 @@ double* AlignedScratch(Scratch& s, Index count) {
   return s.values.data() + ((64 - address % 64) % 64) / sizeof(double);
 }
 
-
 // Expert i's mean z' gamma_i on rows r..r+3 (mean: its p coefficients; zr:
 // the row's Z columns 1.. in registers when P > 0).
 template <int P>
@@ -188,8 +187,8 @@ constexpr double kUnitMass = 1e-12;
 // `mass` their row masses R_n, sh = log g + log S, g the gate probabilities);
 // with `information`, also the information blocks (i, l):
 // sum_n R_n g_ni (delta_il - g_nl) z_n z_n' (packed per block, upper
-// triangles in Gram's order, into `blocks`). P, K > 0: one sweep with
-// register accumulators (the separate loops were latency-bound: a few
+// triangles in Gram's order, into `blocks`), in one sweep (where
+// kFusedSweeps below: the separate loops were latency-bound, a few
 // accumulators each); the sums per accumulator run over the rows in the same
 // order as Gram and RowSums.
 template <int P, int K>
@@ -208,7 +207,7 @@ template <int P, int K>
     for (auto& v : row) v = D4{};
   }
   const D4 zero{};
-  auto gate_part = [&](Index r, bool with_information) {
+  auto gate_part = [&](Index r, bool with_information) __attribute__((always_inline)) {
     D4 c[P];
     c[0] = Splat(1.0);
 #pragma GCC unroll 8
@@ -277,7 +276,8 @@ inline constexpr bool kFusedSweeps =
 
 // The experts' sums of one chunk (ExpertSumsSize per expert): the Gram of
 // [Z e_i] weighted by r_i, e_i the residuals about expert i's current mean,
-// all K experts in one sweep (P, K > 0), in Gram's order per accumulator.
+// all K experts in one sweep (where kFusedSweeps), in Gram's order per
+// accumulator.
 template <int P, int K>
 [[gnu::always_inline]] inline void ExpertChunkFixed(const double* r_cols, const double* means,
                                                     const double* const* cols, Index rows,
@@ -619,8 +619,8 @@ template <int P, int K>
 
     // sum_n R_n log S_n for the row masses in `mass` (see kUnitMass).
     bool have_log_s = false;
-    // (These two lambdas are always_inline: GCC outlined them, and an
-    // outlined lambda does not get the AVX2 copy's target.)
+    // (always_inline: GCC outlined these lambdas, and an outlined lambda
+    // does not get the AVX2 copy's target.)
     auto mass_log_s = [&](const double* mass) __attribute__((always_inline)) {
       // max |R_n - 1| over the chunk's rows (padding rows have R_n = 0).
       D4 deviation{};
