@@ -47,6 +47,36 @@ std::vector<Case> Cases() {
   return cases;
 }
 
+// The kernel's E-step input over all rows of Z (rows x p, column 0 ones):
+// logits from the affine gate W, or - with `logits` given - those
+// (masked: they may hold -inf); responsibilities out to *R (resized).
+AffineBlockInput EStepInput(const Matrix& Z, const Matrix& W, const Matrix* logits,
+                            const Vector& y, const Matrix& means, const Vector& constant,
+                            const Vector& inv_two_var, Matrix* R) {
+  const Index rows = Z.rows();
+  AffineBlockInput in;
+  in.rows = rows;
+  in.p = Z.cols();
+  in.k = means.cols();
+  in.z = Z.data();
+  in.z_stride = rows;
+  if (logits != nullptr) {
+    in.logits = logits->data();
+    in.logits_stride = rows;
+    in.masked = true;
+  } else {
+    in.w = W.data();
+  }
+  in.y = y.data();
+  in.means = means.data();
+  in.constant = constant.data();
+  in.inv_two_var = inv_two_var.data();
+  R->resize(rows, means.cols());
+  in.r = R->data();
+  in.r_stride = rows;
+  return in;
+}
+
 // E-step and five EM iterations with the fused kernel and with the column-wise
 // code, from a start away from the truth (so IRLS takes several Newton steps,
 // exercising SoftmaxIrls::Evaluate through both). n = 2999 leaves a partial
@@ -144,26 +174,8 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
       auto run = [&](bool portable, Matrix* R, Vector* sums) {
         const Index size = 2 + m + m * m + 1 + m + k * ExpertSumsSize(p);
         *sums = Vector::Zero(size);
-        R->resize(rows, k);
-        AffineBlockInput in;
-        in.rows = rows;
-        in.p = p;
-        in.k = k;
-        in.z = Z.data();
-        in.z_stride = rows;
-        if (masked) {
-          in.logits = logits.data();
-          in.logits_stride = rows;
-          in.masked = true;
-        } else {
-          in.w = W.data();
-        }
-        in.y = y.data();
-        in.means = means.data();
-        in.constant = constant.data();
-        in.inv_two_var = inv_two_var.data();
-        in.r = R->data();
-        in.r_stride = rows;
+        AffineBlockInput in =
+            EStepInput(Z, W, masked ? &logits : nullptr, y, means, constant, inv_two_var, R);
         in.r_old = R_old.data();
         in.r_old_stride = rows;
         double* s = sums->data();
@@ -273,26 +285,9 @@ TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
         if (R_given(r, i) > 0.0) q_given += R_given(r, i) * std::log(g(r, i));
       }
     }
-    AffineBlockInput in;
-    in.rows = rows;
-    in.p = p;
-    in.k = k;
-    in.z = Z.data();
-    in.z_stride = rows;
-    if (masked) {
-      in.logits = logits.data();
-      in.logits_stride = rows;
-      in.masked = true;
-    } else {
-      in.w = W.data();
-    }
-    in.y = y.data();
-    in.means = means.data();
-    in.constant = constant.data();
-    in.inv_two_var = inv_two_var.data();
-    Matrix R_kernel(rows, k);
-    in.r = R_kernel.data();
-    in.r_stride = rows;
+    Matrix R_kernel;
+    AffineBlockInput in = EStepInput(Z, W, masked ? &logits : nullptr, y, means, constant,
+                                     inv_two_var, &R_kernel);
     in.r_old = R_given.data();
     in.r_old_stride = rows;
     const Index m = (k - 1) * p;
@@ -344,20 +339,8 @@ TEST(AffineBlockKernelTest, NanDataGiveANonFiniteLogLikelihood) {
       } else {
         logits(40, nan_column) = std::numeric_limits<double>::quiet_NaN();
       }
-      AffineBlockInput in;
-      in.rows = rows;
-      in.p = p;
-      in.k = k;
-      in.z = Z.data();
-      in.z_stride = rows;
-      in.logits = logits.data();
-      in.logits_stride = rows;
-      in.y = y.data();
-      in.means = means.data();
-      in.constant = constant.data();
-      in.inv_two_var = inv_two_var.data();
-      in.r = R.data();
-      in.r_stride = rows;
+      const AffineBlockInput in =
+          EStepInput(Z, W, &logits, y, means, constant, inv_two_var, &R);
       const Index m = (k - 1) * p;
       double ll = 0.0, q = 0.0;
       Vector gradient = Vector::Zero(m), experts = Vector::Zero(k * ExpertSumsSize(p));
