@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ASan + UBSan and fuzzing (CI stage after the Release tests): one clang build
 # directory (build-sanitize, -DMOELAB_SANITIZE=ON) builds only what runs here:
-# the fast test binaries, run under the sanitizers, and the four libFuzzer
-# harnesses of tests/fuzz/, each run for FUZZ_SECONDS (default 30) on a copy
-# of its committed corpus (tests/fuzz/corpus/<harness>/; new finds stay in
-# the copy). A sanitizer report, a crash or a failing test fails the stage;
+# the test binaries that run in minutes under the sanitizers - including
+# estimators_tests (the EM kernels' raw-pointer scratch; ~100 s) - and the
+# four libFuzzer harnesses of tests/fuzz/, each run for FUZZ_SECONDS
+# (default 30) on a copy of its committed corpus
+# (tests/fuzz/corpus/<harness>/; new finds stay in the copy). A sanitizer report, a crash or a failing test fails the stage;
 # a fuzzer's crash input is left in build-sanitize/fuzz-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ if [ ! -f build-sanitize/CMakeCache.txt ]; then
     -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only" \
     -DMOELAB_SANITIZE=ON -DMOELAB_BUILD_BENCHMARKS=OFF -DMOELAB_WITH_MPI=OFF -DMOELAB_BUILD_PYTHON=OFF "${launcher[@]}"
 fi
-tests=(core_tests io_tests rates_tests experiments_cli_tests)
+tests=(core_tests io_tests rates_tests estimators_tests experiments_cli_tests)
 fuzzers=(csv_fuzzer params_json_fuzzer config_json_fuzzer cells_log_fuzzer)
 cmake --build build-sanitize --parallel "$jobs" --target "${tests[@]}" "${fuzzers[@]}"
 
