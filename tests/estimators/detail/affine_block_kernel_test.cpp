@@ -77,6 +77,30 @@ AffineBlockInput EStepInput(const Matrix& Z, const Matrix& W, const Matrix* logi
   return in;
 }
 
+// Zeroed output buffers of one E-step call, wired into AffineBlockSums
+// (Q_old and its gradient too, for calls with r_old).
+struct EStepSums {
+  EStepSums(Index k, Index p)
+      : gradient(Vector::Zero((k - 1) * p)),
+        gradient_old(Vector::Zero((k - 1) * p)),
+        experts(Vector::Zero(k * ExpertSumsSize(p))),
+        information(Matrix::Zero((k - 1) * p, (k - 1) * p)) {}
+  AffineBlockSums Out() {
+    AffineBlockSums out;
+    out.log_likelihood = &log_likelihood;
+    out.q = &q;
+    out.gradient = gradient.data();
+    out.information = information.data();
+    out.q_old = &q_old;
+    out.gradient_old = gradient_old.data();
+    out.experts = experts.data();
+    return out;
+  }
+  double log_likelihood = 0.0, q = 0.0, q_old = 0.0;
+  Vector gradient, gradient_old, experts;
+  Matrix information;
+};
+
 // E-step and five EM iterations with the fused kernel and with the column-wise
 // code, from a start away from the truth (so IRLS takes several Newton steps,
 // exercising SoftmaxIrls::Evaluate through both). n = 2999 leaves a partial
@@ -290,20 +314,10 @@ TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
                                      inv_two_var, &R_kernel);
     in.r_old = R_given.data();
     in.r_old_stride = rows;
-    const Index m = (k - 1) * p;
-    double ll_kernel = 0.0, q_kernel = 0.0, q_old = 0.0;
-    Vector gradient = Vector::Zero(m), gradient_old = Vector::Zero(m),
-           experts = Vector::Zero(k * ExpertSumsSize(p));
-    Matrix information = Matrix::Zero(m, m);
-    AffineBlockSums out;
-    out.log_likelihood = &ll_kernel;
-    out.q = &q_kernel;
-    out.gradient = gradient.data();
-    out.information = information.data();
-    out.q_old = &q_old;
-    out.gradient_old = gradient_old.data();
-    out.experts = experts.data();
-    AccumulateAffineBlock(in, out);
+    EStepSums sums(k, p);
+    AccumulateAffineBlock(in, sums.Out());
+    const double ll_kernel = sums.log_likelihood, q_kernel = sums.q, q_old = sums.q_old;
+    const Vector& gradient_old = sums.gradient_old;
     EXPECT_LT((R_kernel - R).cwiseAbs().maxCoeff(), 1e-14) << "variant " << variant;
     EXPECT_NEAR(ll_kernel, ll, 1e-11) << "variant " << variant;
     EXPECT_NEAR(q_kernel, q, 1e-11) << "variant " << variant;
@@ -341,18 +355,9 @@ TEST(AffineBlockKernelTest, NanDataGiveANonFiniteLogLikelihood) {
       }
       const AffineBlockInput in =
           EStepInput(Z, W, &logits, y, means, constant, inv_two_var, &R);
-      const Index m = (k - 1) * p;
-      double ll = 0.0, q = 0.0;
-      Vector gradient = Vector::Zero(m), experts = Vector::Zero(k * ExpertSumsSize(p));
-      Matrix information = Matrix::Zero(m, m);
-      AffineBlockSums out;
-      out.log_likelihood = &ll;
-      out.q = &q;
-      out.gradient = gradient.data();
-      out.information = information.data();
-      out.experts = experts.data();
-      AccumulateAffineBlock(in, out);
-      EXPECT_FALSE(std::isfinite(ll)) << "k = " << k << ", NaN in logit column " << nan_column;
+      EStepSums sums(k, p);
+      AccumulateAffineBlock(in, sums.Out());
+      EXPECT_FALSE(std::isfinite(sums.log_likelihood)) << "k = " << k << ", NaN in logit column " << nan_column;
     }
   }
 }
