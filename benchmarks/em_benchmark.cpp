@@ -2,7 +2,8 @@
 // fused chunk kernel against the earlier column-wise block code (the
 // in-binary baseline, *Columnwise) and the straightforward GaussianMoe path,
 // and full fits from FitMoe's starts (BM_EmFitStarts: earlier code, fused
-// kernel, generalised EM, SQUAREM).
+// kernel, generalised EM, SQUAREM); *Avx2 runs the AVX2 copy of the kernels
+// (the in-binary baseline of the AVX-512 copy on machines that have it).
 //
 //   cmake --build build --target em_benchmark &&
 //     build/bin/em_benchmark --benchmark_filter='EmIteration/n:1000000/k:3/d:1/threads:1/'
@@ -26,6 +27,7 @@
 #include "moelab/estimators/detail/block_runner.hpp"
 #include "moelab/estimators/detail/em_engine.hpp"
 #include "moelab/estimators/detail/fit_input.hpp"
+#include "moelab/estimators/detail/simd_level.hpp"
 #include "moelab/estimators/accelerated_em.hpp"
 #include "moelab/estimators/em.hpp"
 #include "moelab/estimators/initialization.hpp"
@@ -81,10 +83,27 @@ void SetPerSampleExpert(benchmark::State& state, Index n, Index k, double iterat
                              benchmark::Counter::kInvert);
 }
 
+// Runs the kernels at `level` while alive (the in-binary baselines of the
+// higher SIMD levels); false when the level does not run here.
+class SimdLevelScope {
+ public:
+  explicit SimdLevelScope(detail::SimdLevel level) : runs_(detail::SimdLevelRuns(level)) {
+    detail::LimitSimdLevel(level);
+  }
+  ~SimdLevelScope() { detail::LimitSimdLevel(detail::SupportedSimdLevel()); }
+  bool runs() const { return runs_; }
+
+ private:
+  bool runs_;
+};
+
 // EM iterations (M-step + E-step) of the preallocated engine, with or without
-// the speculative gate step.
+// the speculative gate step, at a SIMD level.
 void TimeEmIterations(benchmark::State& state, bool speculative_gate_step,
-                      bool fused_kernel = true) {
+                      bool fused_kernel = true,
+                      detail::SimdLevel level = detail::SupportedSimdLevel()) {
+  const SimdLevelScope scope(level);
+  if (!scope.runs()) return state.SkipWithError("this SIMD level does not run here");
   const Index n = state.range(0), k = state.range(1), d = state.range(2);
   const Problem& p = GetProblem(n, k, d);
   EmOptions options;
@@ -101,6 +120,13 @@ void TimeEmIterations(benchmark::State& state, bool speculative_gate_step,
 // One EM iteration as FitEm runs it.
 void BM_EmIteration(benchmark::State& state) { TimeEmIterations(state, true); }
 
+// The same iteration with the AVX2 copy of the kernels (4 lanes, the
+// rational exp): on an AVX-512 machine, the in-binary baseline of the
+// 8-lane copy.
+void BM_EmIterationAvx2(benchmark::State& state) {
+  TimeEmIterations(state, true, true, detail::SimdLevel::kAvx2);
+}
+
 // The same iteration without the speculative gate step (plain M-step, then
 // E-step): the in-binary baseline for that saving.
 void BM_EmIterationPlain(benchmark::State& state) { TimeEmIterations(state, false); }
@@ -112,7 +138,10 @@ void BM_EmIterationColumnwise(benchmark::State& state) { TimeEmIterations(state,
 
 // The fused E-step alone (log-likelihood, responsibilities, gate derivatives,
 // expert normal equations in one pass) ...
-void TimeEStep(benchmark::State& state, bool fused_kernel) {
+void TimeEStep(benchmark::State& state, bool fused_kernel,
+               detail::SimdLevel level = detail::SupportedSimdLevel()) {
+  const SimdLevelScope scope(level);
+  if (!scope.runs()) return state.SkipWithError("this SIMD level does not run here");
   const Index n = state.range(0), k = state.range(1), d = state.range(2);
   const Problem& p = GetProblem(n, k, d);
   EmOptions options;
@@ -125,6 +154,9 @@ void TimeEStep(benchmark::State& state, bool fused_kernel) {
   SetPerSampleExpert(state, n, k, 1.0);
 }
 void BM_FusedEStep(benchmark::State& state) { TimeEStep(state, true); }
+void BM_FusedEStepAvx2(benchmark::State& state) {
+  TimeEStep(state, true, detail::SimdLevel::kAvx2);
+}
 // ... the same pass through the column-wise block code ...
 void BM_FusedEStepColumnwise(benchmark::State& state) { TimeEStep(state, false); }
 
@@ -331,9 +363,11 @@ void Grid(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_EmIteration)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_EmIterationAvx2)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_EmIterationPlain)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_EmIterationColumnwise)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FusedEStep)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FusedEStepAvx2)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_FusedEStepColumnwise)->Apply(Grid)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_BaselineEStep)
     ->Apply([](benchmark::internal::Benchmark* b) {

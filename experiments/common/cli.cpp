@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "moelab/estimators/detail/simd_level.hpp"
 #include "moelab/io/detail/json_read.hpp"
 #include "moelab/io/text_snippet.hpp"
 
@@ -298,6 +299,8 @@ std::string CommandLine::ResolvedJson() const {
 
 int RunMain(const std::function<int()>& body) {
   try {
+    // A bad MOELAB_SIMD is an error before any work, not a failed fit per start.
+    detail::ActiveSimdLevel();
     return body();
   } catch (const std::invalid_argument& e) {
     std::cerr << "error: " << e.what() << "\n";

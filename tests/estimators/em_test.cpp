@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "moelab/core/rng.hpp"
+#include "moelab/estimators/detail/simd_level.hpp"
 #include "moelab/estimators/free_parameters.hpp"
 #include "moelab/estimators/initialization.hpp"
 #include "moelab/model/gates/gate.hpp"
@@ -331,27 +332,68 @@ TEST(FitEmTest, PermutedStartGivesTheSameFitUpToPermutation) {
 
 // ---- Threads, callback, history, stopping -------------------------------------
 
+// At every SIMD level this CPU runs (each has its own bits, simd_level.hpp).
 TEST(FitEmTest, ResultsAreIdenticalForOneAndTwoThreads) {
-  for (const std::string name : {"softmax-exact", "topk-exact", "activation"}) {
-    const Preset preset = GetPreset(name);
-    const Dataset data = SimulatePreset(preset, 5000, 77);  // several 1024-row blocks
-    Rng init_rng(78);
-    const MoeParams init = InitRandom(data, FittedShape(preset), init_rng);
-    for (int newton_steps : {0, 1}) {  // full gate solve and generalised EM
-      EmOptions options;
-      options.max_iterations = 50;
-      options.gate_newton_steps = newton_steps;
-      options.num_threads = 1;
-      const FitResult one = FitEm(data, init, options);
-      options.num_threads = 2;
-      const FitResult two = FitEm(data, init, options);
-      // Blocks are fixed and reduced in order: bit-identical, not merely close.
-      EXPECT_EQ(one.log_likelihood, two.log_likelihood) << name;
-      EXPECT_EQ(one.iterations, two.iterations) << name;
-      EXPECT_EQ(PackGate(one.params.gate, false), PackGate(two.params.gate, false)) << name;
-      EXPECT_EQ(one.params.experts.variance, two.params.experts.variance) << name;
+  for (detail::SimdLevel level : detail::RunningSimdLevels()) {
+    SCOPED_TRACE(detail::SimdLevelName(level));
+    detail::LimitSimdLevel(level);
+    for (const std::string name : {"softmax-exact", "topk-exact", "activation"}) {
+      const Preset preset = GetPreset(name);
+      const Dataset data = SimulatePreset(preset, 5000, 77);  // several 1024-row blocks
+      Rng init_rng(78);
+      const MoeParams init = InitRandom(data, FittedShape(preset), init_rng);
+      for (int newton_steps : {0, 1}) {  // full gate solve and generalised EM
+        EmOptions options;
+        options.max_iterations = 50;
+        options.gate_newton_steps = newton_steps;
+        options.num_threads = 1;
+        const FitResult one = FitEm(data, init, options);
+        options.num_threads = 2;
+        const FitResult two = FitEm(data, init, options);
+        // Blocks are fixed and reduced in order: bit-identical, not merely close.
+        EXPECT_EQ(one.log_likelihood, two.log_likelihood) << name;
+        EXPECT_EQ(one.iterations, two.iterations) << name;
+        EXPECT_EQ(PackGate(one.params.gate, false), PackGate(two.params.gate, false)) << name;
+        EXPECT_EQ(one.params.experts.variance, two.params.experts.variance) << name;
+      }
     }
   }
+  detail::LimitSimdLevel(detail::SupportedSimdLevel());
+}
+
+// The SIMD levels differ in round-off only (lane counts, FMA, the exp), so EM
+// from one start reaches the same maximum at each: log-likelihoods to 1e-10
+// relative and parameters to 1e-6 (tolerance 1e-12 on a well-specified
+// model, where the maximum is isolated; a wrong lane, weight or exp would
+// move the fit by far more).
+TEST(FitEmTest, EverySimdLevelReachesTheSameFit) {
+  const Preset preset = GetPreset("softmax-exact");
+  const Dataset data = SimulatePreset(preset, 5000, 81);
+  Rng init_rng(82);
+  const MoeParams init = InitRandom(data, FittedShape(preset), init_rng);
+  EmOptions options;
+  options.relative_tolerance = 1e-12;
+  options.max_iterations = 5000;
+  detail::LimitSimdLevel(detail::SimdLevel::kPortable);
+  const FitResult reference = FitEm(data, init, options);
+  ASSERT_EQ(reference.termination, TerminationType::kConverged) << reference.message;
+  for (detail::SimdLevel level : detail::RunningSimdLevels()) {
+    SCOPED_TRACE(detail::SimdLevelName(level));
+    detail::LimitSimdLevel(level);
+    const FitResult fit = FitEm(data, init, options);
+    ASSERT_EQ(fit.termination, TerminationType::kConverged) << fit.message;
+    EXPECT_NEAR(fit.log_likelihood, reference.log_likelihood,
+                1e-10 * std::abs(reference.log_likelihood));
+    const MoeParams& back = fit.params;  // same start: same labels
+    EXPECT_LT((PackGate(back.gate, false) - PackGate(reference.params.gate, false))
+                  .cwiseAbs()
+                  .maxCoeff(),
+              1e-6);
+    EXPECT_LT((back.experts.slope - reference.params.experts.slope).cwiseAbs().maxCoeff(), 1e-6);
+    EXPECT_LT((back.experts.variance - reference.params.experts.variance).cwiseAbs().maxCoeff(),
+              1e-6);
+  }
+  detail::LimitSimdLevel(detail::SupportedSimdLevel());
 }
 
 TEST(FitEmTest, CallbackCanStopTheFit) {

@@ -165,7 +165,7 @@ TEST(AffineBlockKernelTest, MatchesTheColumnwiseCodeUpToRoundoff) {
 // entry in either copy moves a sum by far more than that (terms are O(1)).
 // k = 2, 3 (specialised) and 4 (generic) for every specialised p and a
 // generic one.
-TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
+TEST(AffineBlockKernelTest, SimdLevelsAgreeToRoundoff) {
   for (Index k : {2, 3, 4}) {
   for (Index p : {2, 3, 4, 5, 7}) {
     for (bool masked : {false, true}) {
@@ -195,7 +195,7 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
           R_old(r, r % k) = 0.0;
         }
       }
-      auto run = [&](bool portable, Matrix* R, Vector* sums) {
+      auto run = [&](SimdLevel level, Matrix* R, Vector* sums) {
         const Index size = 2 + m + m * m + 1 + m + k * ExpertSumsSize(p);
         *sums = Vector::Zero(size);
         AffineBlockInput in =
@@ -211,16 +211,14 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
         out.q_old = s + 2 + m + m * m;
         out.gradient_old = s + 3 + m + m * m;
         out.experts = s + 3 + 2 * m + m * m;
-        if (portable) {
-          AccumulateAffineBlockPortable(in, out);
-        } else {
-          AccumulateAffineBlock(in, out);
-        }
+        AccumulateAffineBlock(in, out, level);
       };
       Matrix R_fast, R_portable;
       Vector fast, portable;
-      run(false, &R_fast, &fast);
-      run(true, &R_portable, &portable);
+      run(SimdLevel::kPortable, &R_portable, &portable);
+      for (SimdLevel level : RunningSimdLevels()) {
+      SCOPED_TRACE(SimdLevelName(level));
+      run(level, &R_fast, &fast);
       ASSERT_TRUE(fast.allFinite()) << p << " " << masked << "\n" << fast.transpose();
       EXPECT_LT((fast - portable).cwiseAbs().maxCoeff(), 1e-11)
           << "k = " << k << " p = " << p << " masked = " << masked;
@@ -235,6 +233,7 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
       }
       // Rows of R sum to 1 (round-off).
       EXPECT_LT((R_fast.rowwise().sum().array() - 1.0).abs().maxCoeff(), 1e-14);
+      }
     }
   }
   }
@@ -252,84 +251,87 @@ TEST(AffineBlockKernelTest, Avx2AndPortableCopiesAgreeToRoundoff) {
 // absolute). A wrong match (an exp given to the wrong column) moves a gate
 // probability by O(1).
 TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
-  const Index rows = 203, p = 2, k = 3;
-  for (int variant = 0; variant < 4; ++variant) {
-    Rng rng(500 + static_cast<std::uint64_t>(variant));
-    Matrix Z(rows, p), W = Matrix::Zero(p, k), means(p, k), R_given(rows, k);
-    Vector y(rows), constant(k), inv_two_var(k);
-    Z.col(0).setOnes();
-    for (Index r = 0; r < rows; ++r) {
-      Z(r, 1) = UniformReal(rng, -1.0, 1.0);
-      y[r] = StandardNormal(rng);
-      for (Index i = 0; i < k; ++i) R_given(r, i) = UniformReal(rng, 0.0, 1.0);
-    }
-    for (Index i = 0; i < k; ++i) {
-      means.col(i) << StandardNormal(rng), StandardNormal(rng);
-      if (variant != 0 && i + 1 < k) W.col(i) << StandardNormal(rng), 2.0 * StandardNormal(rng);
-      constant[i] = -0.5 * std::log(2.0 * 3.14159 * (0.3 + 0.2 * i));
-      inv_two_var[i] = 0.5 / (0.3 + 0.2 * i);
-    }
-    if (variant == 1) {  // experts 0 and 1 equal: tied gate and joint arguments
-      W.col(1) = W.col(0);
-      means.col(1) = means.col(0);
-      constant[1] = constant[0];
-      inv_two_var[1] = inv_two_var[0];
-    }
-    Matrix logits = Z * W;
-    const bool masked = variant == 3;
-    if (masked) {
+  for (SimdLevel level : RunningSimdLevels()) {
+    SCOPED_TRACE(SimdLevelName(level));
+    const Index rows = 203, p = 2, k = 3;
+    for (int variant = 0; variant < 4; ++variant) {
+      Rng rng(500 + static_cast<std::uint64_t>(variant));
+      Matrix Z(rows, p), W = Matrix::Zero(p, k), means(p, k), R_given(rows, k);
+      Vector y(rows), constant(k), inv_two_var(k);
+      Z.col(0).setOnes();
       for (Index r = 0; r < rows; ++r) {
-        for (Index i = 0; i < k; ++i) {
-          if (i != r % k) {
-            logits(r, i) = -std::numeric_limits<double>::infinity();
-            R_given(r, i) = 0.0;  // unselected: no responsibility
+        Z(r, 1) = UniformReal(rng, -1.0, 1.0);
+        y[r] = StandardNormal(rng);
+        for (Index i = 0; i < k; ++i) R_given(r, i) = UniformReal(rng, 0.0, 1.0);
+      }
+      for (Index i = 0; i < k; ++i) {
+        means.col(i) << StandardNormal(rng), StandardNormal(rng);
+        if (variant != 0 && i + 1 < k) W.col(i) << StandardNormal(rng), 2.0 * StandardNormal(rng);
+        constant[i] = -0.5 * std::log(2.0 * 3.14159 * (0.3 + 0.2 * i));
+        inv_two_var[i] = 0.5 / (0.3 + 0.2 * i);
+      }
+      if (variant == 1) {  // experts 0 and 1 equal: tied gate and joint arguments
+        W.col(1) = W.col(0);
+        means.col(1) = means.col(0);
+        constant[1] = constant[0];
+        inv_two_var[1] = inv_two_var[0];
+      }
+      Matrix logits = Z * W;
+      const bool masked = variant == 3;
+      if (masked) {
+        for (Index r = 0; r < rows; ++r) {
+          for (Index i = 0; i < k; ++i) {
+            if (i != r % k) {
+              logits(r, i) = -std::numeric_limits<double>::infinity();
+              R_given(r, i) = 0.0;  // unselected: no responsibility
+            }
           }
         }
       }
-    }
-    // The plain loop.
-    Matrix g(rows, k), R(rows, k);
-    double ll = 0.0, q = 0.0, q_given = 0.0;
-    for (Index r = 0; r < rows; ++r) {
-      const double lmax = logits.row(r).maxCoeff();
-      double s = 0.0, t = 0.0;
-      Vector joint(k);
-      for (Index i = 0; i < k; ++i) s += std::exp(logits(r, i) - lmax);
-      for (Index i = 0; i < k; ++i) {
-        g(r, i) = std::exp(logits(r, i) - lmax) / s;
-        const double residual = y[r] - Z.row(r).dot(means.col(i));
-        joint[i] = std::log(g(r, i)) + constant[i] - residual * residual * inv_two_var[i];
-      }
-      const double jmax = joint.maxCoeff();
-      for (Index i = 0; i < k; ++i) t += std::exp(joint[i] - jmax);
-      ll += jmax + std::log(t);
-      for (Index i = 0; i < k; ++i) {
-        R(r, i) = std::exp(joint[i] - jmax) / t;
-        if (R(r, i) > 0.0) q += R(r, i) * std::log(g(r, i));
-        if (R_given(r, i) > 0.0) q_given += R_given(r, i) * std::log(g(r, i));
-      }
-    }
-    Matrix R_kernel;
-    AffineBlockInput in = EStepInput(Z, W, masked ? &logits : nullptr, y, means, constant,
-                                     inv_two_var, &R_kernel);
-    in.r_old = R_given.data();
-    in.r_old_stride = rows;
-    EStepSums sums(k, p);
-    AccumulateAffineBlock(in, sums.Out());
-    const double ll_kernel = sums.log_likelihood, q_kernel = sums.q, q_old = sums.q_old;
-    const Vector& gradient_old = sums.gradient_old;
-    EXPECT_LT((R_kernel - R).cwiseAbs().maxCoeff(), 1e-14) << "variant " << variant;
-    EXPECT_NEAR(ll_kernel, ll, 1e-11) << "variant " << variant;
-    EXPECT_NEAR(q_kernel, q, 1e-11) << "variant " << variant;
-    EXPECT_NEAR(q_old, q_given, 1e-11) << "variant " << variant;
-    // The gate gradient for the given responsibilities: sum_n (r_ni - R_n g_ni) z_n.
-    for (Index i = 0; i + 1 < k; ++i) {
-      for (Index j = 0; j < p; ++j) {
-        double expected = 0.0;
-        for (Index r = 0; r < rows; ++r) {
-          expected += (R_given(r, i) - R_given.row(r).sum() * g(r, i)) * Z(r, j);
+      // The plain loop.
+      Matrix g(rows, k), R(rows, k);
+      double ll = 0.0, q = 0.0, q_given = 0.0;
+      for (Index r = 0; r < rows; ++r) {
+        const double lmax = logits.row(r).maxCoeff();
+        double s = 0.0, t = 0.0;
+        Vector joint(k);
+        for (Index i = 0; i < k; ++i) s += std::exp(logits(r, i) - lmax);
+        for (Index i = 0; i < k; ++i) {
+          g(r, i) = std::exp(logits(r, i) - lmax) / s;
+          const double residual = y[r] - Z.row(r).dot(means.col(i));
+          joint[i] = std::log(g(r, i)) + constant[i] - residual * residual * inv_two_var[i];
         }
-        EXPECT_NEAR(gradient_old[i * p + j], expected, 1e-11) << "variant " << variant;
+        const double jmax = joint.maxCoeff();
+        for (Index i = 0; i < k; ++i) t += std::exp(joint[i] - jmax);
+        ll += jmax + std::log(t);
+        for (Index i = 0; i < k; ++i) {
+          R(r, i) = std::exp(joint[i] - jmax) / t;
+          if (R(r, i) > 0.0) q += R(r, i) * std::log(g(r, i));
+          if (R_given(r, i) > 0.0) q_given += R_given(r, i) * std::log(g(r, i));
+        }
+      }
+      Matrix R_kernel;
+      AffineBlockInput in = EStepInput(Z, W, masked ? &logits : nullptr, y, means, constant,
+                                       inv_two_var, &R_kernel);
+      in.r_old = R_given.data();
+      in.r_old_stride = rows;
+      EStepSums sums(k, p);
+      AccumulateAffineBlock(in, sums.Out(), level);
+      const double ll_kernel = sums.log_likelihood, q_kernel = sums.q, q_old = sums.q_old;
+      const Vector& gradient_old = sums.gradient_old;
+      EXPECT_LT((R_kernel - R).cwiseAbs().maxCoeff(), 1e-14) << "variant " << variant;
+      EXPECT_NEAR(ll_kernel, ll, 1e-11) << "variant " << variant;
+      EXPECT_NEAR(q_kernel, q, 1e-11) << "variant " << variant;
+      EXPECT_NEAR(q_old, q_given, 1e-11) << "variant " << variant;
+      // The gate gradient for the given responsibilities: sum_n (r_ni - R_n g_ni) z_n.
+      for (Index i = 0; i + 1 < k; ++i) {
+        for (Index j = 0; j < p; ++j) {
+          double expected = 0.0;
+          for (Index r = 0; r < rows; ++r) {
+            expected += (R_given(r, i) - R_given.row(r).sum() * g(r, i)) * Z(r, j);
+          }
+          EXPECT_NEAR(gradient_old[i * p + j], expected, 1e-11) << "variant " << variant;
+        }
       }
     }
   }
@@ -339,25 +341,29 @@ TEST(AffineBlockKernelTest, ThreeExpertExpMatchingAgainstAPlainLoop) {
 // kernel exps only the two arguments after the row maximum) must reach the
 // log-likelihood (the engine rejects a non-finite step).
 TEST(AffineBlockKernelTest, NanDataGiveANonFiniteLogLikelihood) {
-  for (Index k : {2, 3, 4}) {
-    for (Index nan_column = -1; nan_column < k; ++nan_column) {
-      const Index rows = 67, p = 2;
-      Matrix Z(rows, p), W = Matrix::Zero(p, k), means = Matrix::Zero(p, k), R(rows, k);
-      Vector y = Vector::Zero(rows), constant = Vector::Zero(k), inv_two_var = Vector::Ones(k);
-      Z.col(0).setOnes();
-      Z.col(1).setLinSpaced(rows, -1.0, 1.0);
-      for (Index i = 0; i < k; ++i) W(1, i) = static_cast<double>(i);
-      Matrix logits = Z * W;
-      if (nan_column < 0) {
-        y[40] = std::numeric_limits<double>::quiet_NaN();
-      } else {
-        logits(40, nan_column) = std::numeric_limits<double>::quiet_NaN();
+  for (SimdLevel level : RunningSimdLevels()) {
+    SCOPED_TRACE(SimdLevelName(level));
+    for (Index k : {2, 3, 4}) {
+      for (Index nan_column = -1; nan_column < k; ++nan_column) {
+        const Index rows = 67, p = 2;
+        Matrix Z(rows, p), W = Matrix::Zero(p, k), means = Matrix::Zero(p, k), R(rows, k);
+        Vector y = Vector::Zero(rows), constant = Vector::Zero(k), inv_two_var = Vector::Ones(k);
+        Z.col(0).setOnes();
+        Z.col(1).setLinSpaced(rows, -1.0, 1.0);
+        for (Index i = 0; i < k; ++i) W(1, i) = static_cast<double>(i);
+        Matrix logits = Z * W;
+        if (nan_column < 0) {
+          y[40] = std::numeric_limits<double>::quiet_NaN();
+        } else {
+          logits(40, nan_column) = std::numeric_limits<double>::quiet_NaN();
+        }
+        const AffineBlockInput in =
+            EStepInput(Z, W, &logits, y, means, constant, inv_two_var, &R);
+        EStepSums sums(k, p);
+        AccumulateAffineBlock(in, sums.Out(), level);
+        EXPECT_FALSE(std::isfinite(sums.log_likelihood))
+            << "k = " << k << ", NaN in logit column " << nan_column;
       }
-      const AffineBlockInput in =
-          EStepInput(Z, W, &logits, y, means, constant, inv_two_var, &R);
-      EStepSums sums(k, p);
-      AccumulateAffineBlock(in, sums.Out());
-      EXPECT_FALSE(std::isfinite(sums.log_likelihood)) << "k = " << k << ", NaN in logit column " << nan_column;
     }
   }
 }
@@ -393,17 +399,18 @@ TEST(AffineBlockKernelTest, ExpertRssMatchesAPlainLoop) {
       in.means = means.data();
       in.r = R.data();
       in.r_stride = rows;
-      Vector fast = Vector::Zero(k), portable = Vector::Zero(k);
-      AccumulateExpertRss(in, fast.data());
-      AccumulateExpertRssPortable(in, portable.data());
-      for (Index i = 0; i < k; ++i) {
-        double expected = 0.0;
-        for (Index r = 0; r < rows; ++r) {
-          const double residual = y[r] - Z.row(r).dot(means.col(i));
-          expected += R(r, i) * residual * residual;
+      for (SimdLevel level : RunningSimdLevels()) {
+        Vector rss = Vector::Zero(k);
+        AccumulateExpertRss(in, rss.data(), level);
+        for (Index i = 0; i < k; ++i) {
+          double expected = 0.0;
+          for (Index r = 0; r < rows; ++r) {
+            const double residual = y[r] - Z.row(r).dot(means.col(i));
+            expected += R(r, i) * residual * residual;
+          }
+          EXPECT_NEAR(rss[i], expected, 1e-12 * expected)
+              << "k = " << k << " p = " << p << " " << SimdLevelName(level);
         }
-        EXPECT_NEAR(fast[i], expected, 1e-12 * expected) << "k = " << k << " p = " << p;
-        EXPECT_NEAR(portable[i], expected, 1e-12 * expected) << "k = " << k << " p = " << p;
       }
     }
   }

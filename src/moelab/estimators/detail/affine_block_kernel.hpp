@@ -7,8 +7,8 @@
 // sweeps the 1024-row block a dozen times with B x k temporaries. This kernel
 // cuts the block into chunks of kChunkRows rows whose work arrays stay in L1
 // and does each chunk in three sweeps around the vectorised exp of
-// vector_math.hpp (one call over the chunk at k = 2, 3): (1) logits, joint log densities, their row maxima and
-// the exp arguments; (2) the exps - k - 1 per softmax at k = 2, 3, as a row's
+// vector_math.hpp (one call over the chunk at k = 2, 3): (1) logits, joint
+// log densities, their row maxima and the exp arguments; (2) the exps - k - 1 per softmax at k = 2, 3, as a row's
 // largest argument is exactly 0; (3) normalisation into gate probabilities
 // and responsibilities (written out directly). The logs of the gate's and
 // the joint's row sums enter the log-likelihood and Q through per-lane
@@ -18,29 +18,30 @@
 // they fit (at d = 1; larger p spills some), generic loops otherwise.
 //
 // Cost (one EM iteration at n = 10^6, one thread, README "Performance"):
-// 4.1 ns per sample x expert at k = 3, d = 1, the E-step alone 3.5 ns (the
-// previous round's kernel 15 % slower in interleaved runs); the 4 exps per
-// row take ~27 %.
+// 2.9 ns per sample x expert at k = 3, d = 1 with the AVX-512 copy, against
+// 3.5-3.8 ns for the AVX2 copy in the same run (em_benchmark's *Avx2
+// baseline).
 //
-// Determinism: every sum is accumulated in 4 lanes (lane l takes rows
-// r = l mod 4 of a chunk), the lanes are added as (l0 + l1) + (l2 + l3) and
-// the chunks in row order, and the blocks are reduced in block order
-// (block_runner.hpp): a block's sums, hence every result, are the same for
-// every thread count. The copy that runs is chosen at run time: an
-// AVX2 + FMA copy on CPUs that have both (practically every AVX2 x86-64), else
-// a portable SSE2 copy of the same 4-lane code. The AVX2 copy lets the
-// compiler fuse a * b + c into one FMA (one EM iteration at n = 10^6, k = 3,
-// d = 1: 15-20 % less CPU time, min and median of 15 interleaved runs; 10 %
-// at d = 4, within noise at k = 8, d = 4), so
-// the two copies agree to round-off, not bit for bit (tests bound the
-// difference: sums to 1e-11 absolute over 1000 rows, responsibilities to
-// 2e-14): a binary gives the same bits on every machine that takes the same
-// copy (the contraction is fixed at compile time), and results on AVX2
-// machines may differ from SSE2-only ones in the last bits. The sums differ from the column-wise code's in the last
-// bits too (other order).
+// Determinism: every sum is accumulated in W lanes (lane l takes rows
+// r = l mod W of a chunk), the lanes are added pairwise ((l0 + l1) +
+// (l2 + l3), then the halves at W = 8) and the chunks in row order, and the
+// blocks are reduced in block order (block_runner.hpp): a block's sums,
+// hence every result, are the same for every thread count. The copy that
+// runs is the active SIMD level's (simd_level.hpp): AVX-512 - 8 lanes, FMA
+// and its table-driven exp (vector_math.hpp); AVX2 - 4 lanes, FMA; portable
+// - the same 4-lane code for SSE2, no FMA. FMA contraction alone made one EM
+// iteration at n = 10^6, k = 3, d = 1 15-20 % cheaper (min and median of 15
+// interleaved runs; 10 % at d = 4, within noise at k = 8, d = 4); 8 lanes
+// and the AVX-512 exp another ~20 %. So the copies agree to round-off, not
+// bit for bit (tests bound the difference: sums to 1e-11 absolute over 1000
+// rows, responsibilities to 2e-14): a binary gives the same bits on every
+// machine that runs the same level (MOELAB_SIMD caps the level to reproduce
+// another machine's), and the sums differ from the column-wise code's in the
+// last bits too (other order).
 #pragma once
 
 #include "moelab/core/types.hpp"
+#include "moelab/estimators/detail/simd_level.hpp"
 
 namespace moelab::detail {
 
@@ -96,17 +97,18 @@ inline constexpr Index kChunkRows = 64;
 // the column-wise kernels).
 bool AffineBlockKernelAvailable();
 
+// At ActiveSimdLevel(), or at a given level that runs here (SimdLevelRuns:
+// tests compare the levels to round-off, see Determinism above; benchmarks
+// time them).
 void AccumulateAffineBlock(const AffineBlockInput& in, const AffineBlockSums& out);
-
-// The portable (SSE2) copy, bypassing the AVX2 dispatch: tests compare the
-// two to round-off (see Determinism above).
-void AccumulateAffineBlockPortable(const AffineBlockInput& in, const AffineBlockSums& out);
+void AccumulateAffineBlock(const AffineBlockInput& in, const AffineBlockSums& out,
+                           SimdLevel level);
 
 // The expert M-step's second pass over a row block: rss[i] += sum_r r_ri
 // (y_r - z_r' means_i)^2 for i < k. Reads rows, p, k, z, y, means (here the
 // M-step's new coefficients) and r (the E-step's responsibilities, read only)
-// of `in`. Same 4-lane order and dispatch as the kernel above.
+// of `in`. Same lanes, order and levels as the kernel above.
 void AccumulateExpertRss(const AffineBlockInput& in, double* rss);
-void AccumulateExpertRssPortable(const AffineBlockInput& in, double* rss);
+void AccumulateExpertRss(const AffineBlockInput& in, double* rss, SimdLevel level);
 
 }  // namespace moelab::detail
