@@ -83,27 +83,13 @@ void SetPerSampleExpert(benchmark::State& state, Index n, Index k, double iterat
                              benchmark::Counter::kInvert);
 }
 
-// Runs the kernels at `level` while alive (the in-binary baselines of the
-// higher SIMD levels); false when the level does not run here.
-class SimdLevelScope {
- public:
-  explicit SimdLevelScope(detail::SimdLevel level) : runs_(detail::SimdLevelRuns(level)) {
-    detail::LimitSimdLevel(level);
-  }
-  ~SimdLevelScope() { detail::LimitSimdLevel(detail::SupportedSimdLevel()); }
-  bool runs() const { return runs_; }
-
- private:
-  bool runs_;
-};
-
 // EM iterations (M-step + E-step) of the preallocated engine, with or without
 // the speculative gate step, at a SIMD level.
 void TimeEmIterations(benchmark::State& state, bool speculative_gate_step,
                       bool fused_kernel = true,
                       detail::SimdLevel level = detail::SupportedSimdLevel()) {
-  const SimdLevelScope scope(level);
-  if (!scope.runs()) return state.SkipWithError("this SIMD level does not run here");
+  if (!detail::SimdLevelRuns(level)) return state.SkipWithError("this SIMD level does not run here");
+  const detail::ScopedSimdLevelCap cap(level);
   const Index n = state.range(0), k = state.range(1), d = state.range(2);
   const Problem& p = GetProblem(n, k, d);
   EmOptions options;
@@ -140,8 +126,8 @@ void BM_EmIterationColumnwise(benchmark::State& state) { TimeEmIterations(state,
 // expert normal equations in one pass) ...
 void TimeEStep(benchmark::State& state, bool fused_kernel,
                detail::SimdLevel level = detail::SupportedSimdLevel()) {
-  const SimdLevelScope scope(level);
-  if (!scope.runs()) return state.SkipWithError("this SIMD level does not run here");
+  if (!detail::SimdLevelRuns(level)) return state.SkipWithError("this SIMD level does not run here");
+  const detail::ScopedSimdLevelCap cap(level);
   const Index n = state.range(0), k = state.range(1), d = state.range(2);
   const Problem& p = GetProblem(n, k, d);
   EmOptions options;

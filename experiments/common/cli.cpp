@@ -299,8 +299,8 @@ std::string CommandLine::ResolvedJson() const {
 
 int RunMain(const std::function<int()>& body) {
   try {
-    // A bad MOELAB_SIMD is an error before any work, not a failed fit per start.
-    detail::ActiveSimdLevel();
+    // A bad MOELAB_SIMD is an error before any work.
+    detail::CheckSimdEnvironment();
     return body();
   } catch (const std::invalid_argument& e) {
     std::cerr << "error: " << e.what() << "\n";

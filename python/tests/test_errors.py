@@ -1,5 +1,9 @@
 """Bad input raises a Python exception carrying the library's message:
 std::invalid_argument becomes ValueError."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
@@ -103,3 +107,18 @@ def test_other_library_errors_become_runtime_error_with_their_message(tmp_path):
     path = str(tmp_path / "no-such-folder" / "truth.json")
     with pytest.raises(RuntimeError, match=r"^cannot open '.*no-such-folder/truth.json' for writing$"):
         moelab.write_params_json(moelab.get_preset("softmax-exact").truth, path)
+
+
+def test_an_unknown_simd_level_fails_the_import_with_its_message():
+    # MOELAB_SIMD caps the kernels' SIMD level (README "Performance"); a
+    # value it does not know stops the import rather than every fit later.
+    env = dict(os.environ, MOELAB_SIMD="sse4")
+    bad = subprocess.run([sys.executable, "-c", "import moelab"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0
+    assert "ImportError" in bad.stderr
+    assert "MOELAB_SIMD=sse4: expected portable, avx2 or avx512" in bad.stderr
+    env["MOELAB_SIMD"] = "portable"
+    good = subprocess.run([sys.executable, "-c", "import moelab"], env=env,
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr

@@ -336,7 +336,7 @@ TEST(FitEmTest, PermutedStartGivesTheSameFitUpToPermutation) {
 TEST(FitEmTest, ResultsAreIdenticalForOneAndTwoThreads) {
   for (detail::SimdLevel level : detail::RunningSimdLevels()) {
     SCOPED_TRACE(detail::SimdLevelName(level));
-    detail::LimitSimdLevel(level);
+    const detail::ScopedSimdLevelCap cap(level);
     for (const std::string name : {"softmax-exact", "topk-exact", "activation"}) {
       const Preset preset = GetPreset(name);
       const Dataset data = SimulatePreset(preset, 5000, 77);  // several 1024-row blocks
@@ -358,7 +358,6 @@ TEST(FitEmTest, ResultsAreIdenticalForOneAndTwoThreads) {
       }
     }
   }
-  detail::LimitSimdLevel(detail::SupportedSimdLevel());
 }
 
 // The SIMD levels differ in round-off only (lane counts, FMA, the exp), so EM
@@ -374,12 +373,14 @@ TEST(FitEmTest, EverySimdLevelReachesTheSameFit) {
   EmOptions options;
   options.relative_tolerance = 1e-12;
   options.max_iterations = 5000;
-  detail::LimitSimdLevel(detail::SimdLevel::kPortable);
-  const FitResult reference = FitEm(data, init, options);
+  const FitResult reference = [&] {
+    const detail::ScopedSimdLevelCap cap(detail::SimdLevel::kPortable);
+    return FitEm(data, init, options);
+  }();
   ASSERT_EQ(reference.termination, TerminationType::kConverged) << reference.message;
   for (detail::SimdLevel level : detail::RunningSimdLevels()) {
     SCOPED_TRACE(detail::SimdLevelName(level));
-    detail::LimitSimdLevel(level);
+    const detail::ScopedSimdLevelCap cap(level);
     const FitResult fit = FitEm(data, init, options);
     ASSERT_EQ(fit.termination, TerminationType::kConverged) << fit.message;
     EXPECT_NEAR(fit.log_likelihood, reference.log_likelihood,
@@ -393,7 +394,6 @@ TEST(FitEmTest, EverySimdLevelReachesTheSameFit) {
     EXPECT_LT((back.experts.variance - reference.params.experts.variance).cwiseAbs().maxCoeff(),
               1e-6);
   }
-  detail::LimitSimdLevel(detail::SupportedSimdLevel());
 }
 
 TEST(FitEmTest, CallbackCanStopTheFit) {

@@ -91,4 +91,11 @@ if mount -t tmpfs -o size=24k tmpfs "$work/tiny" 2> /dev/null; then
 else
   echo "skip: cannot mount a tmpfs here (the RLIMIT_FSIZE test in rates_tests covers failed writes)"
 fi
+
+# MOELAB_SIMD (the kernels' SIMD level cap): an unknown value is an error
+# before any work (no study folder); a known one runs.
+expect 2 "MOELAB_SIMD=sse4: expected portable, avx2 or avx512" \
+  env MOELAB_SIMD=sse4 "$bin/softmax-exact" "${small[@]}" --out "$work/simd_bad"
+[ -e "$work/simd_bad" ] && fail "MOELAB_SIMD=sse4 left a study folder"
+expect 0 "files:" env MOELAB_SIMD=portable "$bin/softmax-exact" "${small[@]}" --out "$work/simd_portable"
 exit $status

@@ -8,9 +8,8 @@ PYBIND11_MODULE(_moelab, m) {
       "moelab C++ core: Gaussian mixture-of-experts models, estimators, metrics, rate studies "
       "and the load-balancing lab. Use the package moelab (moelab.MixtureOfExperts and the "
       "helpers in moelab.research); this module is its thin binding.";
-  // A bad MOELAB_SIMD fails the import with its message (std::invalid_argument
-  // -> ValueError), not every fit later.
-  moelab::detail::ActiveSimdLevel();
+  // A bad MOELAB_SIMD fails the import (ImportError) with its message.
+  moelab::detail::CheckSimdEnvironment();
   namespace mp = moelab::python;
   mp::BindCore(m);
   mp::BindModel(m);

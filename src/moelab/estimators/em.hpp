@@ -55,8 +55,9 @@
 // variances need no second pass (detail/em_engine.hpp): near convergence an
 // iteration costs one pass (the fusion pauses while IRLS needs several
 // Newton steps, when it would cost a pass more). exp and log are vectorised
-// (detail/vector_math.hpp); an AVX2 + FMA copy and a portable SSE2 copy agree
-// to round-off, each giving the same bits on every machine that runs it.
+// (detail/vector_math.hpp); the AVX-512, AVX2 + FMA and portable SSE2 copies
+// of the kernels (chosen at run time; MOELAB_SIMD caps the level) agree to
+// round-off, each giving the same bits on every x86-64 machine that runs it.
 // gate_newton_steps = 1 (generalised EM) makes every iteration of an IRLS
 // gate one such pass.
 // Measured costs: README "Performance".

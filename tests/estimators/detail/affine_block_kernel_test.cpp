@@ -155,87 +155,90 @@ TEST(AffineBlockKernelTest, MatchesTheColumnwiseCodeUpToRoundoff) {
   }
 }
 
-// The AVX2 copy (where the CPU has AVX2 and FMA) and the portable copy run
-// the same formulas in the same order, the AVX2 copy with fused
-// multiply-adds: their sums agree to round-off (each sum adds 1000 terms of
-// size <= ~10, so a few ulps per term give < 1e-11 absolute; measured
-// <= 2e-13); the responsibilities to a few ulps of their exp arguments
-// (joint log densities up to ~30 in size here, so ~30 x 1.1e-16 each;
-// measured <= 3.4e-15, bound 2e-14). A wrong weight or Gram
-// entry in either copy moves a sum by far more than that (terms are O(1)).
-// k = 2, 3 (specialised) and 4 (generic) for every specialised p and a
-// generic one.
+// Every SIMD level against the portable copy: the AVX2 copy runs the same
+// formulas in the same order with fused multiply-adds, the AVX-512 copy
+// sums in 8 lanes and has another exp, so they agree to round-off: sums to
+// < 1e-11 absolute (each adds ~1000 terms of size <= ~10, a few ulps per
+// term; measured <= 2e-13), responsibilities to a few ulps of their exp
+// arguments (joint log densities up to ~30 in size here, so ~30 x 1.1e-16
+// each; measured <= 3.4e-15, bound 2e-14). A wrong weight, Gram entry or
+// lane in any copy moves a sum by far more (terms are O(1)). k = 2, 3
+// (specialised) and 4 (generic) for every specialised p and a generic one;
+// 1000 rows (no padding at 4 or 8 lanes) and 1003 (padding rows in the last
+// chunk at both).
 TEST(AffineBlockKernelTest, SimdLevelsAgreeToRoundoff) {
-  for (Index k : {2, 3, 4}) {
-  for (Index p : {2, 3, 4, 5, 7}) {
-    for (bool masked : {false, true}) {
-      const Index rows = 1000, m = (k - 1) * p;
-      Rng rng(70 + static_cast<std::uint64_t>(p) + 10 * static_cast<std::uint64_t>(k));
-      Matrix Z(rows, p), W(p, k), means(p, k), R_old(rows, k);
-      Vector y(rows), constant(k), inv_two_var(k);
-      Z.col(0).setOnes();
-      for (Index r = 0; r < rows; ++r) {
-        for (Index j = 1; j < p; ++j) Z(r, j) = UniformReal(rng, -1.0, 1.0);
-        y[r] = StandardNormal(rng);
-        for (Index i = 0; i < k; ++i) R_old(r, i) = UniformReal(rng, 0.0, 1.0);
-      }
-      for (Index i = 0; i < k; ++i) {
-        for (Index j = 0; j < p; ++j) {
-          W(j, i) = i + 1 < k ? StandardNormal(rng) : 0.0;
-          means(j, i) = StandardNormal(rng);
+  for (Index rows : {1000, 1003}) {
+    for (Index k : {2, 3, 4}) {
+      for (Index p : {2, 3, 4, 5, 7}) {
+        for (bool masked : {false, true}) {
+          const Index m = (k - 1) * p;
+          Rng rng(70 + static_cast<std::uint64_t>(p) + 10 * static_cast<std::uint64_t>(k));
+          Matrix Z(rows, p), W(p, k), means(p, k), R_old(rows, k);
+          Vector y(rows), constant(k), inv_two_var(k);
+          Z.col(0).setOnes();
+          for (Index r = 0; r < rows; ++r) {
+            for (Index j = 1; j < p; ++j) Z(r, j) = UniformReal(rng, -1.0, 1.0);
+            y[r] = StandardNormal(rng);
+            for (Index i = 0; i < k; ++i) R_old(r, i) = UniformReal(rng, 0.0, 1.0);
+          }
+          for (Index i = 0; i < k; ++i) {
+            for (Index j = 0; j < p; ++j) {
+              W(j, i) = i + 1 < k ? StandardNormal(rng) : 0.0;
+              means(j, i) = StandardNormal(rng);
+            }
+            constant[i] = -0.5 * std::log(2.0 * 3.14159 * (0.2 + 0.1 * i));
+            inv_two_var[i] = 0.5 / (0.2 + 0.1 * i);
+          }
+          Matrix logits = Z * W;
+          if (masked) {
+            for (Index r = 0; r < rows; ++r) {
+              // Unselected: log g = -inf and (previous) responsibility 0.
+              logits(r, r % k) = -std::numeric_limits<double>::infinity();
+              R_old(r, r % k) = 0.0;
+            }
+          }
+          auto run = [&](SimdLevel level, Matrix* R, Vector* sums) {
+            const Index size = 2 + m + m * m + 1 + m + k * ExpertSumsSize(p);
+            *sums = Vector::Zero(size);
+            AffineBlockInput in = EStepInput(Z, W, masked ? &logits : nullptr, y, means,
+                                             constant, inv_two_var, R);
+            in.r_old = R_old.data();
+            in.r_old_stride = rows;
+            double* s = sums->data();
+            AffineBlockSums out;
+            out.log_likelihood = s;
+            out.q = s + 1;
+            out.gradient = s + 2;
+            out.information = s + 2 + m;
+            out.q_old = s + 2 + m + m * m;
+            out.gradient_old = s + 3 + m + m * m;
+            out.experts = s + 3 + 2 * m + m * m;
+            AccumulateAffineBlock(in, out, level);
+          };
+          Matrix R_portable;
+          Vector portable;
+          run(SimdLevel::kPortable, &R_portable, &portable);
+          for (SimdLevel level : RunningSimdLevels()) {
+            const std::string where = std::string(SimdLevelName(level)) + ": rows = " +
+                                      std::to_string(rows) + " k = " + std::to_string(k) +
+                                      " p = " + std::to_string(p) +
+                                      (masked ? " masked" : "");
+            Matrix R;
+            Vector sums;
+            run(level, &R, &sums);
+            ASSERT_TRUE(sums.allFinite()) << where << "\n" << sums.transpose();
+            EXPECT_LT((sums - portable).cwiseAbs().maxCoeff(), 1e-11) << where;
+            EXPECT_LT((R - R_portable).cwiseAbs().maxCoeff(), 2e-14) << where;
+            if (masked) {
+              // Unselected experts: responsibility exactly 0.
+              for (Index r = 0; r < rows; ++r) EXPECT_EQ(R(r, r % k), 0.0) << where;
+            }
+            // Rows of R sum to 1 (round-off).
+            EXPECT_LT((R.rowwise().sum().array() - 1.0).abs().maxCoeff(), 1e-14) << where;
+          }
         }
-        constant[i] = -0.5 * std::log(2.0 * 3.14159 * (0.2 + 0.1 * i));
-        inv_two_var[i] = 0.5 / (0.2 + 0.1 * i);
-      }
-      Matrix logits = Z * W;
-      if (masked) {
-        for (Index r = 0; r < rows; ++r) {
-          // Unselected: log g = -inf and (previous) responsibility 0.
-          logits(r, r % k) = -std::numeric_limits<double>::infinity();
-          R_old(r, r % k) = 0.0;
-        }
-      }
-      auto run = [&](SimdLevel level, Matrix* R, Vector* sums) {
-        const Index size = 2 + m + m * m + 1 + m + k * ExpertSumsSize(p);
-        *sums = Vector::Zero(size);
-        AffineBlockInput in =
-            EStepInput(Z, W, masked ? &logits : nullptr, y, means, constant, inv_two_var, R);
-        in.r_old = R_old.data();
-        in.r_old_stride = rows;
-        double* s = sums->data();
-        AffineBlockSums out;
-        out.log_likelihood = s;
-        out.q = s + 1;
-        out.gradient = s + 2;
-        out.information = s + 2 + m;
-        out.q_old = s + 2 + m + m * m;
-        out.gradient_old = s + 3 + m + m * m;
-        out.experts = s + 3 + 2 * m + m * m;
-        AccumulateAffineBlock(in, out, level);
-      };
-      Matrix R_fast, R_portable;
-      Vector fast, portable;
-      run(SimdLevel::kPortable, &R_portable, &portable);
-      for (SimdLevel level : RunningSimdLevels()) {
-      SCOPED_TRACE(SimdLevelName(level));
-      run(level, &R_fast, &fast);
-      ASSERT_TRUE(fast.allFinite()) << p << " " << masked << "\n" << fast.transpose();
-      EXPECT_LT((fast - portable).cwiseAbs().maxCoeff(), 1e-11)
-          << "k = " << k << " p = " << p << " masked = " << masked;
-      EXPECT_LT((R_fast - R_portable).cwiseAbs().maxCoeff(), 2e-14)
-          << "k = " << k << " p = " << p << " masked = " << masked;
-      if (masked) {
-        // Unselected experts: responsibility exactly 0 in both copies.
-        for (Index r = 0; r < rows; ++r) {
-          EXPECT_EQ(R_fast(r, r % k), 0.0);
-          EXPECT_EQ(R_portable(r, r % k), 0.0);
-        }
-      }
-      // Rows of R sum to 1 (round-off).
-      EXPECT_LT((R_fast.rowwise().sum().array() - 1.0).abs().maxCoeff(), 1e-14);
       }
     }
-  }
   }
 }
 
@@ -369,7 +372,7 @@ TEST(AffineBlockKernelTest, NanDataGiveANonFiniteLogLikelihood) {
 }
 
 // The M-step's RSS kernel against a plain loop, for the specialised and
-// generic (p, k) and a row count that leaves a partial group of four.
+// generic (p, k) and a row count that leaves a partial group of W lanes.
 // Tolerance: each sum adds 1003 non-negative terms of size <= ~20, so
 // round-off is < 1e-12 relative; a wrong mean coefficient or a dropped row
 // changes a sum by > 1e-3 relative.

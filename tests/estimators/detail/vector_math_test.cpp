@@ -62,21 +62,54 @@ TEST(VectorMathTest, LogIsAccurateOverTheNormalRange) {
   }
 }
 
+// Each special value at every position of arrays with and without a tail
+// (8 lanes: 8, 11 and 19 values), at every level: the range ends exactly
+// (-708.3 is the last argument not flushed to 0, 709 the last finite one),
+// both signs of zero and NaN.
 TEST(VectorMathTest, SpecialValues) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct Case {
+    double x;
+    double expected;  // NaN: a NaN; otherwise exactly, or to 4 eps when finite and nonzero
+  };
+  const std::vector<Case> cases = {
+      {-kInf, 0.0},  // unselected top-K experts get exactly 0
+      {-800.0, 0.0},
+      {std::nextafter(-708.3, -kInf), 0.0},  // would be subnormal: flushed
+      {-708.3, std::exp(-708.3)},
+      {-1e-300, 1.0},
+      {-0.0, 1.0},
+      {0.0, 1.0},
+      {1.0, std::exp(1.0)},
+      {709.0, std::exp(709.0)},
+      {std::nextafter(709.0, kInf), kInf},
+      {710.0, kInf},
+      {kInf, kInf},
+      {nan, nan},
+      {-nan, nan},
+  };
   for (SimdLevel level : RunningSimdLevels()) {
     SCOPED_TRACE(SimdLevelName(level));
-    const double nan = std::numeric_limits<double>::quiet_NaN();
-    const std::vector<double> x = {-kInf, -800.0, 0.0, 710.0, kInf, nan, 1.0, -1e-300};
-    std::vector<double> y(x.size());
-    ExpArray(level, x.data(), y.data(), static_cast<Index>(x.size()));
-    EXPECT_EQ(y[0], 0.0);  // unselected top-K experts get exactly 0
-    EXPECT_EQ(y[1], 0.0);  // would be subnormal: flushed
-    EXPECT_EQ(y[2], 1.0);
-    EXPECT_EQ(y[3], kInf);
-    EXPECT_EQ(y[4], kInf);
-    EXPECT_TRUE(std::isnan(y[5]));
-    EXPECT_NEAR(y[6], std::exp(1.0), kEps * std::exp(1.0));
-    EXPECT_EQ(y[7], 1.0);
+    for (Index n : {8, 11, 19}) {
+      for (Index at = 0; at < n; ++at) {
+        for (const Case& c : cases) {
+          std::vector<double> x(static_cast<std::size_t>(n), -0.5), y(x.size());
+          x[static_cast<std::size_t>(at)] = c.x;
+          ExpArray(level, x.data(), y.data(), n);
+          const double got = y[static_cast<std::size_t>(at)];
+          if (std::isnan(c.expected)) {
+            EXPECT_TRUE(std::isnan(got)) << c.x << " at " << at << " of " << n;
+          } else if (c.expected == 0.0 || c.expected == kInf || c.expected == 1.0) {
+            EXPECT_EQ(got, c.expected) << c.x << " at " << at << " of " << n;
+          } else {
+            EXPECT_NEAR(got, c.expected, 4 * kEps * c.expected) << c.x << " at " << at;
+          }
+          // A neighbour in the same vector or the tail is unaffected.
+          const std::size_t other = static_cast<std::size_t>(at == 0 ? n - 1 : at - 1);
+          EXPECT_NEAR(y[other], std::exp(-0.5), 4 * kEps) << c.x << " at " << at << " of " << n;
+        }
+      }
+    }
 
     const double subnormal = 1e-310;
     const std::vector<double> u = {1.0, 0.0, -1.0, kInf, nan, subnormal, 2.0};
@@ -92,27 +125,36 @@ TEST(VectorMathTest, SpecialValues) {
   }
 }
 
+// Every tail length up to two 8-lane vectors plus a tail, in place and out
+// of place, with guard values after the array that must stay untouched (a
+// masked store that writes too far).
 TEST(VectorMathTest, EveryTailLengthAndInPlace) {
+  constexpr double kGuard = -12345.0;
   for (SimdLevel level : RunningSimdLevels()) {
     SCOPED_TRACE(SimdLevelName(level));
-    for (Index n = 0; n <= 9; ++n) {
+    for (Index n = 0; n <= 17; ++n) {
       std::vector<double> x = Uniform(n, -5.0, 5.0, 10 + static_cast<std::uint64_t>(n));
-      std::vector<double> y(x.size(), -1.0);
+      std::vector<double> y(x.size() + 8, kGuard);
       ExpArray(level, x.data(), y.data(), n);
       for (Index j = 0; j < n; ++j) EXPECT_NEAR(y[j], std::exp(x[j]), 4 * kEps * std::exp(x[j]));
+      for (std::size_t j = x.size(); j < y.size(); ++j) EXPECT_EQ(y[j], kGuard) << n;
       std::vector<double> in_place = x;
+      in_place.resize(x.size() + 8, kGuard);
       ExpArray(level, in_place.data(), in_place.data(), n);
       EXPECT_EQ(in_place, y) << n;
       LogArray(level, y.data(), y.data(), n);  // log(exp(x)) = x up to a few ulps of max(1, |x|)
       for (Index j = 0; j < n; ++j) EXPECT_NEAR(y[j], x[j], 8 * kEps * std::max(1.0, std::abs(x[j])));
+      for (std::size_t j = x.size(); j < y.size(); ++j) EXPECT_EQ(y[j], kGuard) << n;
     }
   }
 }
 
-// Out of place, ExpArray runs the unchecked core over the whole array and
-// redoes it through the checked path when any argument was outside the
-// range; in place it checks every vector. Both must give the same bits, with
-// a special value anywhere (first vector, middle, last full vector, tail).
+// Out of place, ExpArray's AVX2 and portable copies run the unchecked core
+// over the whole array and redo it through the checked path when any
+// argument was outside the range; in place they check every vector. Both
+// must give the same bits, with a special value anywhere (first vector,
+// middle, last full vector, tail). (The AVX-512 copy has one path for both;
+// SpecialValues checks its values at every position.)
 TEST(VectorMathTest, OutOfPlaceAndInPlaceAgreeBitForBitWithSpecialValues) {
   for (SimdLevel level : RunningSimdLevels()) {
     SCOPED_TRACE(SimdLevelName(level));

@@ -9,15 +9,13 @@
 #include "moelab/estimators/detail/vector_math.hpp"
 
 #if defined(__GNUC__) || defined(__clang__)
-#if defined(__x86_64__) || defined(__i386__)
-#define MOELAB_AFFINE_X86 1
-#endif
-// 32-byte vectors never cross a function boundary (everything below the
-// entry points is always_inline), so the psABI note does not apply.
+// Wide vectors (32- and 64-byte) cross function boundaries only between
+// functions of the same target (everything below the entry points is
+// always_inline or takes pointers), so the psABI note does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
-// The AVX2 copy also contracts a * b + c into fused multiply-adds (target
-// "avx2,fma"); the portable SSE2 copy has no FMA instruction, so this changes
-// nothing there. The determinism contract is in the header.
+// The AVX2 and AVX-512 copies also contract a * b + c into fused
+// multiply-adds; the portable SSE2 copy has no FMA instruction, so this
+// changes nothing there. The determinism contract is in the header.
 #if defined(__clang__)
 #pragma clang fp contract(fast)
 #else
@@ -70,11 +68,10 @@ double* AlignedScratch(Scratch& s, Index count) {
 constexpr double kUnitMass = 1e-12;
 
 // Whether the gate and expert sums take the fused sweeps (GateChunkFixed,
-// ExpertChunkFixed): where the
-// gate sweep's accumulators (Q, gradient, information) are few enough that
-// its spills cost less than the separate loops' latency (measured: k = 3,
-// d = 1 and k = 2, d = 4 faster; k = 3, d = 4 - 58 accumulators - 10-25 %
-// slower than separate loops).
+// ExpertChunkFixed): where the gate sweep's accumulators (Q, gradient,
+// information) are few enough that its spills cost less than the separate
+// loops' latency (measured: k = 3, d = 1 and k = 2, d = 4 faster; k = 3,
+// d = 4 - 58 accumulators - 10-25 % slower than separate loops).
 template <int P, int K>
 inline constexpr bool kFusedSweeps =
     P > 0 && K > 0 && K + (K - 1) * P + (K - 1) * K / 2 * P * (P + 1) / 2 <= 24;
@@ -95,7 +92,6 @@ struct VectorOf<8> {
 template <int W, SimdLevel L>
 struct Kernel {
   using V = typename VectorOf<W>::type;
-
 
   [[gnu::always_inline]] static V Load(const double* p) {
     V v;
@@ -125,7 +121,6 @@ struct Kernel {
 
   static_assert(kC % W == 0);
 
-
   // sums[Packed(a, b, q)] = sum_r w(r) c_a[r] c_b[r] over `rows` (a multiple
   // of W) with c_0 = 1 and c_a = cols[a] for a >= 1; w(r) returns the weights
   // of the W rows from r (computed in the loop rather than stored and
@@ -136,8 +131,8 @@ struct Kernel {
                                           Index rows, double* sums, double* acc) {
     if constexpr (Q > 0) {
       constexpr int kT = Q * (Q + 1) / 2;
-      V a4[kT];
-      for (int t = 0; t < kT; ++t) a4[t] = V{};
+      V reg[kT];
+      for (int t = 0; t < kT; ++t) reg[t] = V{};
       for (Index r = 0; r < rows; r += W) {
         const V wv = w(r);
         V c[Q];
@@ -145,17 +140,17 @@ struct Kernel {
 #pragma GCC unroll 8
         for (int a = 1; a < Q; ++a) c[a] = Load(cols[a] + r);
         int t = 0;
-        a4[t++] += wv;
+        reg[t++] += wv;
 #pragma GCC unroll 8
-        for (int b = 1; b < Q; ++b) a4[t++] += wv * c[b];
+        for (int b = 1; b < Q; ++b) reg[t++] += wv * c[b];
 #pragma GCC unroll 8
         for (int a = 1; a < Q; ++a) {
           const V wa = wv * c[a];
 #pragma GCC unroll 8
-          for (int b = a; b < Q; ++b) a4[t++] += wa * c[b];
+          for (int b = a; b < Q; ++b) reg[t++] += wa * c[b];
         }
       }
-      for (int t = 0; t < kT; ++t) sums[t] = Reduce(a4[t]);
+      for (int t = 0; t < kT; ++t) sums[t] = Reduce(reg[t]);
     } else {
       const int q = q_runtime, count = q * (q + 1) / 2;
       std::fill(acc, acc + W * count, 0.0);
@@ -183,15 +178,15 @@ struct Kernel {
   [[gnu::always_inline]] static void RowSums(const Weight& w, const double* const* cols,
                                              int q_runtime, Index rows, double* sums, double* acc) {
     if constexpr (Q > 0) {
-      V a4[Q];
-      for (int a = 0; a < Q; ++a) a4[a] = V{};
+      V reg[Q];
+      for (int a = 0; a < Q; ++a) reg[a] = V{};
       for (Index r = 0; r < rows; r += W) {
         const V wv = w(r);
-        a4[0] += wv;
+        reg[0] += wv;
 #pragma GCC unroll 8
-        for (int a = 1; a < Q; ++a) a4[a] += wv * Load(cols[a] + r);
+        for (int a = 1; a < Q; ++a) reg[a] += wv * Load(cols[a] + r);
       }
-      for (int a = 0; a < Q; ++a) sums[a] = Reduce(a4[a]);
+      for (int a = 0; a < Q; ++a) sums[a] = Reduce(reg[a]);
     } else {
       const int q = q_runtime;
       std::fill(acc, acc + W * q, 0.0);
@@ -203,7 +198,6 @@ struct Kernel {
       for (int a = 0; a < q; ++a) sums[a] = Reduce(Load(acc + W * a));
     }
   }
-
 
   // Expert i's mean z' gamma_i on the W rows from r (mean: its p
   // coefficients; zr: the rows' Z columns 1.. in registers when P > 0).
@@ -219,7 +213,6 @@ struct Kernel {
     }
     return value;
   }
-
 
   // Q's sum_n sum_i x_ni log g_ni up to the log S term above, and the gate
   // gradient sum_n (x_ni - R_n g_ni) z_n over one chunk (x: responsibilities,
@@ -303,7 +296,6 @@ struct Kernel {
       }
     }
   }
-
 
   // The experts' sums of one chunk (ExpertSumsSize per expert): the Gram of
   // [Z e_i] weighted by r_i, e_i the residuals about expert i's current mean,
@@ -408,15 +400,16 @@ struct Kernel {
     const V zero{}, one = Splat(1.0);
 
     for (Index c0 = 0; c0 < in.rows; c0 += kC) {
-      const Index c = std::min(kC, in.rows - c0), c4 = (c + W - 1) & ~Index{W - 1};
+      // c rows; cw: c rounded up to whole vectors.
+      const Index c = std::min(kC, in.rows - c0), cw = (c + W - 1) & ~Index{W - 1};
       const bool full = c == kC;
       // A full chunk reads its inputs in place; a partial one copies them, with
-      // rows c..c4 as padding that must add nothing (zero responsibilities,
+      // rows c..cw as padding that must add nothing (zero responsibilities,
       // finite logits).
       auto view = [&](const double* src, double* dst) -> const double* {
         if (full) return src;
         CopyRows(dst, src, c);
-        for (Index r = c; r < c4; ++r) dst[r] = 0.0;
+        for (Index r = c; r < cw; ++r) dst[r] = 0.0;
         return dst;
       };
       for (Index j = 1; j < p; ++j) cols[j] = view(in.z + j * in.z_stride + c0, zc + j * kC);
@@ -439,7 +432,7 @@ struct Kernel {
 
       // Sweep 1: logits, joint log densities, row maxima, exp arguments.
       V shift_sum{};  // sum of A over the chunk's rows
-      for (Index r = 0; r < c4; r += W) {
+      for (Index r = 0; r < cw; r += W) {
         V zr[P > 0 ? P : 1];
         if constexpr (P > 0) {
 #pragma GCC unroll 8
@@ -538,21 +531,21 @@ struct Kernel {
         if (full) {
           ExpArray(L, ex, to, columns * kC);
         } else {
-          for (Index j = 0; j < columns; ++j) ExpArray(L, ex + j * kC, to + j * kC, c4);
+          for (Index j = 0; j < columns; ++j) ExpArray(L, ex + j * kC, to + j * kC, cw);
         }
       } else if (full) {
         ExpArray(L, sh, g, k * kC);
         if (estep) ExpArray(L, e, e, k * kC);
       } else {
         for (Index i = 0; i < k; ++i) {
-          ExpArray(L, sh + i * kC, g + i * kC, c4);
-          if (estep) ExpArray(L, e + i * kC, e + i * kC, c4);
+          ExpArray(L, sh + i * kC, g + i * kC, cw);
+          if (estep) ExpArray(L, e + i * kC, e + i * kC, cw);
         }
       }
 
       // Sweep 3: normalise; responsibilities out; log S and log T by products.
       V prod_s = one, prod_t = one;
-      for (Index r = 0; r < c4; r += W) {
+      for (Index r = 0; r < cw; r += W) {
         if constexpr (K == 2) {
           const V t_g = Load(g + r), t_e = Load(g + kC + r);
           Store(g + r, Load(sh + r) == zero ? one : t_g);
@@ -667,10 +660,10 @@ struct Kernel {
           largest = std::max(largest, std::abs(mass[r] - 1.0));
         }
         if (largest <= kUnitMass) return log_prod_s;
-        if (!have_log_s) LogArray(L, sum_s, log_s, c4);
+        if (!have_log_s) LogArray(L, sum_s, log_s, cw);
         have_log_s = true;
         V sum{};
-        for (Index r = 0; r < c4; r += W) sum += Load(mass + r) * Load(log_s + r);
+        for (Index r = 0; r < cw; r += W) sum += Load(mass + r) * Load(log_s + r);
         return Reduce(sum);
       };
       // Q = sum r log g and its gradient sum_n (r_ni - R_n g_ni) z_n (and the
@@ -680,14 +673,14 @@ struct Kernel {
                            double* gradient, bool information) __attribute__((always_inline)) {
         double q_part = 0.0;
         if constexpr (kFusedSweeps<P, K>) {
-          GateChunkFixed<P, K>(xs, mass, sh, g, cols, c4, in.masked, information, &q_part,
+          GateChunkFixed<P, K>(xs, mass, sh, g, cols, cw, in.masked, information, &q_part,
                                gradient, sums);
         } else {
           V qa{};
           for (Index i = 0; i < k; ++i) {
             const double* xi = xs[i];
             const double* si = sh + i * kC;
-            for (Index r = 0; r < c4; r += W) {
+            for (Index r = 0; r < cw; r += W) {
               const V xv = Load(xi + r);
               const V term = xv * Load(si + r);
               qa += in.masked ? (xv == zero ? zero : term) : term;
@@ -698,7 +691,7 @@ struct Kernel {
             const double* xi = xs[i];
             const double* gi = g + i * kC;
             RowSums<P>([&](Index r) { return Load(xi + r) - Load(mass + r) * Load(gi + r); }, cols,
-                       q, c4, sums, acc);
+                       q, cw, sums, acc);
             for (Index a = 0; a < p; ++a) gradient[i * p + a] += sums[a];
           }
           if (information) {
@@ -715,10 +708,10 @@ struct Kernel {
                         const V gv = Load(gi + r);
                         return Load(mass + r) * gv * (1.0 - gv);
                       },
-                      cols, q, c4, sums + b * t_count, acc);
+                      cols, q, cw, sums + b * t_count, acc);
                 } else {
                   Gram<P>([&](Index r) { return -(Load(mass + r) * Load(gi + r) * Load(gl + r)); },
-                          cols, q, c4, sums + b * t_count, acc);
+                          cols, q, cw, sums + b * t_count, acc);
                 }
               }
             }
@@ -752,12 +745,12 @@ struct Kernel {
         const int qa = q + 1;
         const Index t_count = (p + 1) * (p + 2) / 2;
         if constexpr (kFusedSweeps<P, K>) {
-          ExpertChunkFixed<P, K>(e, in.means, cols, c4, sums);
+          ExpertChunkFixed<P, K>(e, in.means, cols, cw, sums);
         } else {
           for (Index i = 0; i < k; ++i) {
             const double* ri = e + i * kC;
             cols[p] = res + i * kC;
-            Gram<(P > 0 ? P + 1 : 0)>([&](Index r) { return Load(ri + r); }, cols, qa, c4,
+            Gram<(P > 0 ? P + 1 : 0)>([&](Index r) { return Load(ri + r); }, cols, qa, cw,
                                       sums + i * t_count, acc);
           }
         }
@@ -790,8 +783,8 @@ struct Kernel {
     double* acc = AlignedScratch(s, needed);  // W lanes per expert
     double* pad = acc + W * k;      // the last rows: y, z columns 1.., r columns
     std::fill(acc, acc + W * k, 0.0);
-    V a4[K > 0 ? K : 1];  // K > 0: register accumulators
-    for (auto& v : a4) v = V{};
+    V reg[K > 0 ? K : 1];  // K > 0: register accumulators
+    for (auto& v : reg) v = V{};
     auto group = [&](const double* y, const double* const* z, const double* const* r,
                      Index stride_z, Index stride_r, Index row) {
       V zr[P > 0 ? P : 1];
@@ -815,7 +808,7 @@ struct Kernel {
         const V residual = yv - mean;
         const V term = Load(r[0] + i * stride_r + row) * (residual * residual);
         if constexpr (K > 0) {
-          a4[i] += term;
+          reg[i] += term;
         } else {
           Store(acc + W * i, Load(acc + W * i) + term);
         }
@@ -837,7 +830,7 @@ struct Kernel {
       const double* pr = pad + W * (1 + p);
       group(pad, &pz, &pr, W, W, 0);
     }
-    for (Index i = 0; i < k; ++i) rss[i] += Reduce(K > 0 ? a4[i] : Load(acc + W * i));
+    for (Index i = 0; i < k; ++i) rss[i] += Reduce(K > 0 ? reg[i] : Load(acc + W * i));
   }
 };
 
@@ -852,9 +845,7 @@ void RunPortable(const AffineBlockInput& in, double* rss) {
   Kernel<4, SimdLevel::kPortable>::RssBody<P, K>(in, rss);
 }
 
-#if defined(MOELAB_AFFINE_X86)
-#define MOELAB_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define MOELAB_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#if defined(MOELAB_SIMD_X86)
 template <int P, int K>
 MOELAB_TARGET_AVX2 void RunAvx2(const AffineBlockInput& in, const AffineBlockSums& out) {
   Kernel<4, SimdLevel::kAvx2>::Body<P, K>(in, out);
@@ -875,8 +866,8 @@ MOELAB_TARGET_AVX512 void RunAvx512(const AffineBlockInput& in, double* rss) {
 
 template <int P, int K, typename In, typename Out>
 void Dispatch(const In& in, const Out& out, SimdLevel level) {
-  switch (level) {
-#if defined(MOELAB_AFFINE_X86)
+  switch (RunnableSimdLevel(level)) {
+#if defined(MOELAB_SIMD_X86)
     case SimdLevel::kAvx512:
       return RunAvx512<P, K>(in, out);
     case SimdLevel::kAvx2:

@@ -3,27 +3,37 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <iostream>
+#include <optional>
 #include <stdexcept>
 
 namespace moelab::detail {
 namespace {
 
 SimdLevel DetectLevel() {
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-  // (__builtin_cpu_supports also checks that the OS saves the wider registers.)
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+#if defined(MOELAB_SIMD_X86)
+  // (Safe before libgcc's constructors have run; __builtin_cpu_supports also
+  // checks that the OS saves the wider registers.)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
     return SimdLevel::kAvx512;
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::kAvx2;
+  if (avx2) return SimdLevel::kAvx2;
 #endif
   return SimdLevel::kPortable;
 }
 
-SimdLevel EnvironmentCap() {
+// MOELAB_SIMD's level; nullopt when it is set to an unknown value.
+std::optional<SimdLevel> EnvironmentCap() {
   const char* value = std::getenv("MOELAB_SIMD");
   if (value == nullptr || *value == '\0') return SimdLevel::kAvx512;
-  return ParseSimdLevel(value);
+  try {
+    return ParseSimdLevel(value);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
 }
 
 std::atomic<SimdLevel>& Cap() {
@@ -59,8 +69,19 @@ SimdLevel SupportedSimdLevel() {
 }
 
 SimdLevel ActiveSimdLevel() {
-  static const SimdLevel environment = EnvironmentCap();
+  static const SimdLevel environment = [] {
+    const std::optional<SimdLevel> cap = EnvironmentCap();
+    if (cap) return *cap;
+    std::cerr << "moelab: ignoring MOELAB_SIMD=" << std::getenv("MOELAB_SIMD")
+              << " (expected portable, avx2 or avx512)\n";
+    return SimdLevel::kAvx512;
+  }();
   return std::min({SupportedSimdLevel(), environment, Cap().load(std::memory_order_relaxed)});
+}
+
+void CheckSimdEnvironment() {
+  const char* value = std::getenv("MOELAB_SIMD");
+  if (value != nullptr && *value != '\0') ParseSimdLevel(value);
 }
 
 std::vector<SimdLevel> RunningSimdLevels() {
@@ -71,6 +92,8 @@ std::vector<SimdLevel> RunningSimdLevels() {
   return levels;
 }
 
-void LimitSimdLevel(SimdLevel cap) { Cap().store(cap, std::memory_order_relaxed); }
+SimdLevel LimitSimdLevel(SimdLevel cap) {
+  return Cap().exchange(cap, std::memory_order_relaxed);
+}
 
 }  // namespace moelab::detail

@@ -7,19 +7,19 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MOELAB_VECTOR_EXTENSIONS 1
-#if defined(__x86_64__) || defined(__i386__)
-#define MOELAB_X86_DISPATCH 1
+#if defined(MOELAB_SIMD_X86)
 #include <immintrin.h>
 #endif
 #endif
 
 #if defined(MOELAB_VECTOR_EXTENSIONS)
-// 32-byte vectors only ever cross function boundaries inside the AVX2 wrappers
-// (everything else is always_inline), so the psABI note does not apply.
+// Wide vectors (32- and 64-byte) cross function boundaries only between
+// functions of the same target (everything else is always_inline), so the
+// psABI note does not apply.
 #pragma GCC diagnostic ignored "-Wpsabi"
-// The AVX2 copy also contracts a * b + c into fused multiply-adds (target
-// "avx2,fma"); the portable SSE2 copy has no FMA instruction, so this changes
-// nothing there. The determinism contract is in the header.
+// The AVX2 and AVX-512 copies also contract a * b + c into fused
+// multiply-adds; the portable SSE2 copy has no FMA instruction, so this
+// changes nothing there. The determinism contract is in the header.
 #if defined(__clang__)
 #pragma clang fp contract(fast)
 #else
@@ -233,20 +233,18 @@ template <int W>
   }
 }
 
-#if defined(MOELAB_X86_DISPATCH)
-__attribute__((target("avx2,fma"))) void ExpAvx2(const double* x, double* y, Index n) {
+#if defined(MOELAB_SIMD_X86)
+MOELAB_TARGET_AVX2 void ExpAvx2(const double* x, double* y, Index n) {
   ExpImpl<4>(x, y, n);
 }
-__attribute__((target("avx2,fma"))) void LogAvx2(const double* x, double* y, Index n) {
+MOELAB_TARGET_AVX2 void LogAvx2(const double* x, double* y, Index n) {
   LogImpl<4>(x, y, n);
 }
-#define MOELAB_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
-
 // exp, 8 lanes: 2^(j/16) from a 16-entry table (one permute), e^r on
 // |r| <= ln(2)/32 by a degree-6 polynomial, the power of 2 by scalef; lanes
 // below lo zeroed by the mask (exp(-inf) = 0), NaN kept, lanes above hi set
 // to +inf.
-MOELAB_AVX512 inline __m512d Exp8(__m512d x) {
+[[gnu::always_inline]] MOELAB_TARGET_AVX512 inline __m512d Exp8(__m512d x) {
   // 2^(j/16), j < 16, each rounded to nearest.
   alignas(64) static const double kTable[16] = {
       1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
@@ -278,7 +276,7 @@ MOELAB_AVX512 inline __m512d Exp8(__m512d x) {
   return _mm512_mask_mov_pd(y, above, _mm512_set1_pd(std::numeric_limits<double>::infinity()));
 }
 
-MOELAB_AVX512 void ExpAvx512(const double* x, double* y, Index n) {
+MOELAB_TARGET_AVX512 void ExpAvx512(const double* x, double* y, Index n) {
   Index j = 0;
   for (; j + 8 <= n; j += 8) _mm512_storeu_pd(y + j, Exp8(_mm512_loadu_pd(x + j)));
   if (j < n) {
@@ -291,8 +289,8 @@ MOELAB_AVX512 void ExpAvx512(const double* x, double* y, Index n) {
 }  // namespace
 
 void ExpArray(SimdLevel level, const double* x, double* y, Index n) {
-  switch (level) {
-#if defined(MOELAB_X86_DISPATCH)
+  switch (RunnableSimdLevel(level)) {
+#if defined(MOELAB_SIMD_X86)
     case SimdLevel::kAvx512:
       return ExpAvx512(x, y, n);
     case SimdLevel::kAvx2:
@@ -304,8 +302,8 @@ void ExpArray(SimdLevel level, const double* x, double* y, Index n) {
 }
 
 void LogArray(SimdLevel level, const double* x, double* y, Index n) {
-  switch (level) {
-#if defined(MOELAB_X86_DISPATCH)
+  switch (RunnableSimdLevel(level)) {
+#if defined(MOELAB_SIMD_X86)
     case SimdLevel::kAvx512:  // the AVX2 code (logs are few: one per chunk lane)
     case SimdLevel::kAvx2:
       return LogAvx2(x, y, n);
