@@ -378,6 +378,8 @@ TEST(FitEmTest, EverySimdLevelReachesTheSameFit) {
     return FitEm(data, init, options);
   }();
   ASSERT_EQ(reference.termination, TerminationType::kConverged) << reference.message;
+  // A random start: a path of several exact-M-step iterations (10 here).
+  EXPECT_GE(reference.iterations, 5);
   for (detail::SimdLevel level : detail::RunningSimdLevels()) {
     SCOPED_TRACE(detail::SimdLevelName(level));
     const detail::ScopedSimdLevelCap cap(level);
