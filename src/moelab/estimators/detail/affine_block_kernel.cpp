@@ -76,10 +76,10 @@ template <int P, int K>
 inline constexpr bool kFusedSweeps =
     P > 0 && K > 0 && K + (K - 1) * P + (K - 1) * K / 2 * P * (P + 1) / 2 <= 24;
 
-// The kernels for W lanes (4 or 8) whose exps and logs are those of level L
-// (the vector width and L together fix the bits).
+// The vector of W doubles (specialised: GCC ignores a vector_size that
+// depends on a template parameter).
 template <int W>
-struct VectorOf;  // (a vector_size depending on a template parameter is not applied)
+struct VectorOf;
 template <>
 struct VectorOf<4> {
   typedef double type __attribute__((vector_size(32)));
@@ -89,6 +89,8 @@ struct VectorOf<8> {
   typedef double type __attribute__((vector_size(64)));
 };
 
+// The kernels for W lanes (4 or 8) whose exps and logs are those of level L
+// (the vector width and L together fix the bits).
 template <int W, SimdLevel L>
 struct Kernel {
   using V = typename VectorOf<W>::type;
