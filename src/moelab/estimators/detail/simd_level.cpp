@@ -10,6 +10,8 @@
 namespace moelab::detail {
 namespace {
 
+constexpr SimdLevel kAllLevels[] = {SimdLevel::kPortable, SimdLevel::kAvx2, SimdLevel::kAvx512};
+
 SimdLevel DetectLevel() {
 #if defined(MOELAB_SIMD_X86)
   // (Safe before libgcc's constructors have run; __builtin_cpu_supports also
@@ -56,7 +58,7 @@ const char* SimdLevelName(SimdLevel level) {
 }
 
 SimdLevel ParseSimdLevel(const std::string& name) {
-  for (SimdLevel level : {SimdLevel::kPortable, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+  for (SimdLevel level : kAllLevels) {
     if (name == SimdLevelName(level)) return level;
   }
   throw std::invalid_argument("MOELAB_SIMD=" + name +
@@ -86,7 +88,7 @@ void CheckSimdEnvironment() {
 
 std::vector<SimdLevel> RunningSimdLevels() {
   std::vector<SimdLevel> levels;
-  for (SimdLevel level : {SimdLevel::kPortable, SimdLevel::kAvx2, SimdLevel::kAvx512}) {
+  for (SimdLevel level : kAllLevels) {
     if (SimdLevelRuns(level)) levels.push_back(level);
   }
   return levels;
